@@ -1,0 +1,184 @@
+// The HTTP application: /graphql (Yoga), GraphiQL's assets, /health, /ready and the plain
+// routes of src/http/routes.ts, on node:http.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { type Context, resolveCaller, type Services } from './context.js';
+import { pendingMigrations } from './db/migrator.js';
+import { GRAPHIQL_ASSET_PREFIX, graphiqlAssets, renderGraphiQLPage } from './graphiql/assets.js';
+import { BodyTooLargeError, readBody } from './http/body.js';
+import { routes } from './http/routes.js';
+import { schema } from './schema/index.js';
+
+export interface App {
+  server: Server;
+  yoga: YogaServerInstance<ServerContext, Context>;
+  /** Stops accepting connections, lets in-flight requests finish, then resolves. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
+interface ServerContext {
+  requestId: string;
+  logger: Logger;
+}
+
+const DEFAULT_QUERY = `# flagledger: send your admin token as a header, e.g.
+#   { "Authorization": "Bearer flt_..." }
+# or a client key: { "X-Environment-Key": "env_..." }
+{
+  viewer { kind scopes }
+}
+`;
+
+export function createApp(services: Services): App {
+  const yoga = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    logging: false,
+    graphiql: { title: 'flagledger GraphiQL', defaultQuery: DEFAULT_QUERY },
+    renderGraphiQL: renderGraphiQLPage,
+    maskedErrors: {
+      maskError(error, message) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+        services.logger.error({ err: original }, 'unexpected error while resolving a request');
+        return new GraphQLError(message, {
+          nodes: error instanceof GraphQLError ? error.nodes : undefined,
+          path: error instanceof GraphQLError ? error.path : undefined,
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        });
+      },
+    },
+    context: async ({ request, requestId, logger }) => ({
+      services,
+      prisma: services.prisma,
+      caller: await resolveCaller(services, request.headers),
+      requestId,
+      logger,
+    }),
+  });
+
+  const inFlight = new Set<ServerResponse>();
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
+    const logger = services.logger.child({ reqId: requestId });
+    res.setHeader('x-request-id', requestId);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    inFlight.add(res);
+    res.on('close', () => {
+      inFlight.delete(res);
+      logger.debug(
+        { method: req.method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        'request',
+      );
+    });
+    try {
+      if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/ready') return await ready(res);
+      if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX) && (req.method === 'GET' || req.method === 'HEAD')) return await graphiqlAsset(req, res, url);
+      const route = routes.find((r) => r.path === url.pathname && r.method === req.method);
+      if (route) return await route.handle(req, res, { services, requestId, logger, url });
+      if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'not found' });
+      await graphql(req, res, url, { requestId, logger });
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        return sendJson(res, 413, { errors: [{ message: 'Request body too large.', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      }
+      logger.error({ err: error }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    }
+  }
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, context: ServerContext) {
+    const method = req.method ?? 'GET';
+    const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, services.config.bodyLimitBytes);
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await yoga.fetch(new URL(url.pathname + url.search, 'http://localhost'), { method, headers, body: body as BodyInit | undefined }, context);
+    res.statusCode = response.status;
+    response.headers.forEach((value, name) => res.setHeader(name, value));
+    if (!response.body) return void res.end();
+    // Plain results are small: one write. Streams (e.g. SSE) are piped with backpressure.
+    const type = response.headers.get('content-type') ?? '';
+    if (type.startsWith('application/graphql-response+json') || type.startsWith('application/json') || type.startsWith('text/html')) {
+      res.end(Buffer.from(await response.arrayBuffer()));
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      Readable.fromWeb(response.body as never).on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
+    });
+  }
+
+  async function ready(res: ServerResponse) {
+    try {
+      await services.prisma.$queryRaw`SELECT 1`;
+      const pending = await pendingMigrations(services.db);
+      if (pending.length) return sendJson(res, 503, { status: 'migrations pending', pending });
+      sendJson(res, 200, { status: 'ready' });
+    } catch (error) {
+      sendJson(res, 503, { status: 'database unavailable', error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  async function graphiqlAsset(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const asset = (await graphiqlAssets()).get(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length));
+    if (!asset) return sendJson(res, 404, { error: 'not found' });
+    res.setHeader('etag', asset.etag);
+    res.setHeader('cache-control', 'public, max-age=86400');
+    if (req.headers['if-none-match'] === asset.etag) {
+      res.statusCode = 304;
+      return void res.end();
+    }
+    res.setHeader('content-type', asset.type);
+    res.end(asset.body);
+  }
+
+  const server = createServer((req, res) => void handle(req, res));
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    server,
+    yoga,
+    drain(timeoutMs) {
+      return new Promise<void>((resolve) => {
+        let finished = false;
+        const done = () => {
+          if (finished) return;
+          finished = true;
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          done();
+        }, timeoutMs);
+        timer.unref();
+        server.close(() => done());
+        // Idle keep-alive sockets would hold close() open; busy ones finish their request.
+        server.closeIdleConnections();
+        const poll = setInterval(() => {
+          server.closeIdleConnections();
+          if (inFlight.size === 0) clearInterval(poll);
+        }, 50);
+        poll.unref();
+      });
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

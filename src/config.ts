@@ -1,0 +1,47 @@
+// Runtime configuration, read once from the environment (README: "Configuration").
+export interface Config {
+  port: number;
+  host: string;
+  /** PostgreSQL connection string; absent = embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  databasePoolSize: number;
+  /** Secret of the admin token created on the first start (never printed). */
+  adminToken: string | undefined;
+  logLevel: string;
+  bodyLimitBytes: number;
+  /** Seconds an evaluation config may be served from memory without a change notice. */
+  cacheTtlSeconds: number;
+  maxQueryDepth: number;
+  maxQueryComplexity: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    port: integer(env, 'PORT', 4000, 0, 65535),
+    host: env.HOST?.trim() || '0.0.0.0',
+    databaseUrl: env.DATABASE_URL?.trim() || undefined,
+    dataDir: env.DATA_DIR?.trim() || './.flagledger',
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    adminToken: env.ADMIN_TOKEN?.trim() || undefined,
+    logLevel: env.LOG_LEVEL?.trim() || 'info',
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 30, 0, 86_400),
+    maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
+    maxQueryComplexity: integer(env, 'MAX_QUERY_COMPLEXITY', 20_000, 10, 10_000_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+}

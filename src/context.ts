@@ -1,0 +1,84 @@
+// The per-request GraphQL context and the per-process services behind it.
+import type { Logger } from 'pino';
+import { type Caller, hashSecret } from './auth/credentials.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+import type { PrismaClient } from './generated/prisma/client.js';
+
+export interface EnvironmentRef {
+  environmentId: number;
+  projectId: number;
+  environmentKey: string;
+}
+
+/**
+ * Environment keys are immutable and environments are never deleted through the API, so
+ * a key's environment can be remembered for the life of the process: the client hot path
+ * (flags, exposures) then needs no query to authenticate.
+ */
+export class EnvironmentKeyCache {
+  private readonly known = new Map<string, EnvironmentRef>();
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async lookup(key: string): Promise<EnvironmentRef | undefined> {
+    const hit = this.known.get(key);
+    if (hit) return hit;
+    const environment = await this.prisma.environment.findUnique({
+      where: { key },
+      select: { id: true, projectId: true, key: true },
+    });
+    if (!environment) return undefined;
+    const ref = { environmentId: environment.id, projectId: environment.projectId, environmentKey: environment.key };
+    if (this.known.size > 100_000) this.known.clear();
+    this.known.set(key, ref);
+    return ref;
+  }
+}
+
+export interface Services {
+  config: Config;
+  db: Database;
+  prisma: PrismaClient;
+  logger: Logger;
+  environmentKeys: EnvironmentKeyCache;
+  /** Hooks that domains register to learn of changes (cache invalidation). */
+  hooks: ServiceHooks;
+}
+
+export interface ServiceHooks {
+  /** Called after an admin write changed what an environment's clients evaluate. */
+  environmentsChanged: Array<(environmentIds: number[]) => void | Promise<void>>;
+}
+
+export interface Context {
+  services: Services;
+  prisma: PrismaClient;
+  caller: Caller;
+  requestId: string;
+  logger: Logger;
+}
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export async function resolveCaller(services: Services, headers: Headers): Promise<Caller> {
+  const { prisma } = services;
+  const authorization = headers.get('authorization');
+  if (authorization !== null) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match) return { kind: 'anonymous', rejected: true };
+    const token = await prisma.apiToken.findUnique({ where: { tokenHash: hashSecret(match[1]) } });
+    if (!token || token.revokedAt) return { kind: 'anonymous', rejected: true };
+    // lastUsedAt is informational: refresh it at most once a minute, off the request path.
+    if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      prisma.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
+    }
+    return { kind: 'token', tokenId: token.id, scopes: token.scopes };
+  }
+  const environmentKey = headers.get('x-environment-key');
+  if (environmentKey !== null) {
+    const environment = await services.environmentKeys.lookup(environmentKey.trim());
+    if (!environment) return { kind: 'anonymous', rejected: true };
+    return { kind: 'client', ...environment };
+  }
+  return { kind: 'anonymous', rejected: false };
+}

@@ -1,0 +1,68 @@
+// GraphiQL served entirely from this server: the page is small and the bundle from
+// @graphql-yoga/render-graphiql is served as separate, cacheable assets, so it works with
+// no internet and loads once per browser.
+import { createHash } from 'node:crypto';
+import type { GraphiQLOptions } from 'graphql-yoga';
+
+export const GRAPHIQL_ASSET_PREFIX = '/graphiql/';
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  etag: string;
+}
+
+let assets: Promise<Map<string, Asset>> | undefined;
+
+function asset(body: string, type: string): Asset {
+  const buffer = Buffer.from(body, 'utf8');
+  return { body: buffer, type, etag: `"${createHash('sha1').update(buffer).digest('hex')}"` };
+}
+
+export function graphiqlAssets(): Promise<Map<string, Asset>> {
+  assets ??= import('@graphql-yoga/render-graphiql/graphiql').then((bundle) => {
+    const map = new Map<string, Asset>();
+    map.set('yoga-graphiql.js', asset(bundle.js, 'application/javascript; charset=utf-8'));
+    map.set('yoga-graphiql.css', asset(bundle.css, 'text/css; charset=utf-8'));
+    map.set('editor.worker.js', asset(bundle.editorWorkerService, 'application/javascript; charset=utf-8'));
+    map.set('json.worker.js', asset(bundle.jsonWorker, 'application/javascript; charset=utf-8'));
+    map.set('graphql.worker.js', asset(bundle.graphqlWorker, 'application/javascript; charset=utf-8'));
+    return map;
+  });
+  return assets;
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** JSON for a <script> element: `</script>` inside a string must not end the element. */
+const scriptJson = (value: unknown) => JSON.stringify(value ?? {}).replace(/</g, '\\u003c');
+
+export function renderGraphiQLPage(options?: GraphiQLOptions): string {
+  const p = GRAPHIQL_ASSET_PREFIX;
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <title>${escapeHtml(options?.title ?? 'flagledger GraphiQL')}</title>
+    <link rel="icon" href="data:," />
+    <link rel="stylesheet" href="${p}yoga-graphiql.css" />
+  </head>
+  <body id="body" class="no-focus-outline">
+    <noscript>GraphiQL needs JavaScript.</noscript>
+    <div id="root"></div>
+    <script>
+      self.MonacoEnvironment = {
+        globalAPI: false,
+        getWorkerUrl: function (moduleId, label) {
+          return new URL(label === 'json' ? '${p}json.worker.js' : label === 'graphql' ? '${p}graphql.worker.js' : '${p}editor.worker.js', location.href).href;
+        },
+      };
+    </script>
+    <script src="${p}yoga-graphiql.js"></script>
+    <script>
+      YogaGraphiQL.renderYogaGraphiQL(document.querySelector('#root'), ${scriptJson(options)});
+    </script>
+  </body>
+</html>`;
+}

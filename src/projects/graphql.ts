@@ -1,0 +1,89 @@
+// GraphQL types and operations for projects and environments.
+import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
+import { builder, numericId } from '../schema/builder.js';
+import { payloadType } from '../schema/payload.js';
+import { createEnvironment, createProject } from './rules.js';
+
+const adminOrAnalytics = { $any: { admin: true, analytics: true } } as const;
+
+export const ProjectType = builder.prismaNode('Project', {
+  id: { field: 'id' },
+  authScopes: adminOrAnalytics,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    environments: t.relation('environments', { query: { orderBy: { id: 'asc' } } }),
+  }),
+});
+
+export const EnvironmentType = builder.prismaNode('Environment', {
+  id: { field: 'id' },
+  authScopes: adminOrAnalytics,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    key: t.exposeString('key', { description: 'The public client key for `X-Environment-Key`.' }),
+    project: t.relation('project'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  projects: t.prismaConnection({
+    type: 'Project',
+    cursor: 'id',
+    authScopes: adminOrAnalytics,
+    defaultSize: 50,
+    maxSize: 500,
+    resolve: (query, _parent, _args, context) => context.prisma.project.findMany({ ...query, orderBy: { id: 'asc' } }),
+  }, { name: 'ProjectConnection' }, { name: 'ProjectEdge' }),
+  project: t.prismaField({
+    type: 'Project',
+    nullable: true,
+    authScopes: adminOrAnalytics,
+    args: { id: t.arg.globalID({ required: true, for: [ProjectType] }) },
+    resolve: (query, _parent, args, context) =>
+      context.prisma.project.findUnique({ ...query, where: { id: numericId(args.id.id) } }),
+  }),
+}));
+
+const CreateProjectInput = builder.inputType('CreateProjectInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    environments: t.stringList({
+      required: false,
+      description: 'Environment names; default `development` and `production`.',
+    }),
+  }),
+});
+
+const CreateProjectPayload = payloadType('CreateProjectPayload', 'project', ProjectType);
+
+const CreateEnvironmentInput = builder.inputType('CreateEnvironmentInput', {
+  fields: (t) => ({
+    projectId: t.globalID({ required: true, for: [ProjectType] }),
+    name: t.string({ required: true }),
+  }),
+});
+
+const CreateEnvironmentPayload = payloadType('CreateEnvironmentPayload', 'environment', EnvironmentType);
+
+builder.mutationFields((t) => ({
+  createProject: t.field({
+    type: CreateProjectPayload,
+    authScopes: { admin: true },
+    errors: { types: [ValidationError, DuplicateNameError] },
+    args: { input: t.arg({ type: CreateProjectInput, required: true }) },
+    resolve: async (_parent, { input }, context) => ({ project: await createProject(context.prisma, input) }),
+  }),
+  createEnvironment: t.field({
+    type: CreateEnvironmentPayload,
+    authScopes: { admin: true },
+    errors: { types: [ValidationError, NotFoundError, DuplicateNameError] },
+    args: { input: t.arg({ type: CreateEnvironmentInput, required: true }) },
+    resolve: async (_parent, { input }, context) => ({
+      environment: await createEnvironment(context.prisma, { projectId: numericId(input.projectId.id), name: input.name }),
+    }),
+  }),
+}));

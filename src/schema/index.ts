@@ -1,0 +1,24 @@
+// Builds the GraphQL schema from every domain's types.
+import '../errors/graphql.js';
+import '../projects/graphql.js';
+import '../tokens/graphql.js';
+import { builder } from './builder.js';
+
+builder.queryField('viewer', (t) =>
+  t.field({
+    type: builder.objectRef<{ kind: string; scopes: string[] }>('Viewer').implement({
+      fields: (f) => ({
+        kind: f.exposeString('kind', { description: '`anonymous`, `client` or `token`.' }),
+        scopes: f.exposeStringList('scopes'),
+      }),
+    }),
+    description: 'Who the server takes the caller to be (no credentials needed).',
+    resolve: (_parent, _args, context) => ({
+      kind: context.caller.kind,
+      scopes: context.caller.kind === 'token' ? context.caller.scopes : context.caller.kind === 'client' ? ['CLIENT'] : [],
+    }),
+  }),
+);
+
+
+export const schema = builder.toSchema({ sortSchema: true });

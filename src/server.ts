@@ -1,0 +1,56 @@
+// `npm start`: migrate, seed an empty database, serve, and drain on SIGTERM.
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { openDatabase } from './db/database.js';
+import { migrate } from './db/migrator.js';
+import { createLogger } from './logger.js';
+import { seedIfEmpty, type SeedResult } from './seed/demo.js';
+import { createServices } from './services.js';
+
+function banner(url: string, seed: SeedResult | undefined): string {
+  const lines = [`flagledger is serving ${url}/graphql (GraphiQL: open it in a browser)`];
+  if (seed) {
+    lines.push(`Created the demo project "${seed.projectName}" on this empty database.`);
+    lines.push(
+      seed.generatedAdminSecret
+        ? `Admin token (shown once, keep it):  Authorization: Bearer ${seed.generatedAdminSecret}`
+        : 'Admin token: the ADMIN_TOKEN you configured.',
+    );
+    for (const env of seed.environments) lines.push(`Demo ${env.name} key:  X-Environment-Key: ${env.key}`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+  const { applied } = await migrate(db, { log: (message) => logger.info(message) });
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+  const services = createServices(config, db, logger);
+  const seed = await seedIfEmpty(services);
+  const app = createApp(services);
+  await new Promise<void>((resolve) => app.server.listen(config.port, config.host, resolve));
+  const { port } = app.server.address() as AddressInfo;
+  logger.info({ port, database: db.kind }, 'listening');
+  console.log(banner(`http://localhost:${port}`, seed));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    await app.drain(config.shutdownTimeoutMs);
+    await db.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError || (error instanceof Error && error.name !== 'Error') ? `flagledger could not start: ${error.message}` : error);
+  process.exit(1);
+});

@@ -1,0 +1,16 @@
+// Wires the per-process services that every request shares.
+import type { Logger } from 'pino';
+import { EnvironmentKeyCache, type Services } from './context.js';
+import type { Config } from './config.js';
+import type { Database } from './db/database.js';
+
+export function createServices(config: Config, db: Database, logger: Logger): Services {
+  return {
+    config,
+    db,
+    prisma: db.prisma,
+    logger,
+    environmentKeys: new EnvironmentKeyCache(db.prisma),
+    hooks: { environmentsChanged: [] },
+  };
+}
