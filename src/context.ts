@@ -50,6 +50,16 @@ export interface ServiceHooks {
   environmentsChanged: Array<(environmentIds: number[]) => void | Promise<void>>;
 }
 
+/**
+ * Tells every listener (the evaluation cache, here and in other server processes) that
+ * these environments' evaluation config changed. Call it after the write committed.
+ */
+export async function emitEnvironmentsChanged(services: Services, environmentIds: number[]): Promise<void> {
+  if (environmentIds.length === 0) return;
+  const unique = [...new Set(environmentIds)];
+  await Promise.all(services.hooks.environmentsChanged.map((listener) => listener(unique)));
+}
+
 export interface Context {
   services: Services;
   prisma: PrismaClient;
