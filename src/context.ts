@@ -35,6 +35,23 @@ export class EnvironmentKeyCache {
   }
 }
 
+/** Evaluation as other domains need it (implemented in src/evaluation/). */
+export interface EvaluationApi {
+  /**
+   * The variant key SPEC section 3 assigns this identity for each feature now, from the same
+   * cached config as `flags`: an option key, `control`, or null (no variants, or an unkeyed
+   * option won). Features that are not live in the environment are absent from the map.
+   */
+  assignedVariantKeys(environmentId: number, identifier: string, featureIds: number[]): Promise<Map<number, string | null>>;
+}
+
+/** A multivariate flag served with a non-null variant by `flags(recordExposures: true)`. */
+export interface ServedVariant {
+  featureId: number;
+  optionId: number | null;
+  variantKey: string;
+}
+
 export interface Services {
   config: Config;
   db: Database;
@@ -43,6 +60,17 @@ export interface Services {
   environmentKeys: EnvironmentKeyCache;
   /** Hooks that domains register to learn of changes (cache invalidation). */
   hooks: ServiceHooks;
+  /** Set by src/evaluation when the services are created. */
+  evaluation?: EvaluationApi;
+  /**
+   * Set by src/exposures: records SERVER exposures for what `flags`/`flag` served with
+   * `recordExposures: true` (one batched write per request).
+   */
+  recordServedVariants?: (
+    environment: EnvironmentRef,
+    identity: { id: number; identifier: string },
+    served: ServedVariant[],
+  ) => Promise<void>;
 }
 
 export interface ServiceHooks {
