@@ -43,12 +43,13 @@ export function createApp(services: Services): App {
     renderGraphiQL: renderGraphiQLPage,
     maskedErrors: {
       maskError(error, message) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+        const original = isGraphQLError(error) ? error.originalError : error;
+        // Errors raised as GraphQLErrors on purpose (auth, validation, limits) pass as they are.
+        if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
         services.logger.error({ err: original }, 'unexpected error while resolving a request');
         return new GraphQLError(message, {
-          nodes: error instanceof GraphQLError ? error.nodes : undefined,
-          path: error instanceof GraphQLError ? error.path : undefined,
+          nodes: isGraphQLError(error) ? error.nodes : undefined,
+          path: isGraphQLError(error) ? error.path : undefined,
           extensions: { code: 'INTERNAL_SERVER_ERROR' },
         });
       },
@@ -175,6 +176,11 @@ export function createApp(services: Services): App {
       });
     },
   };
+}
+
+/** By name too: a dependency may carry its own copy of graphql-js (CJS beside ESM). */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError || (error instanceof Error && error.name === 'GraphQLError');
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

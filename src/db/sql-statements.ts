@@ -14,9 +14,10 @@ export function splitSqlStatements(script: string): SqlStatement[] {
   const n = script.length;
   const push = (end: number) => {
     const raw = script.slice(start, end);
-    const text = stripComments(raw).trim();
+    const lead = /^(?:\s+|--[^\n]*(?:\n|$))*/.exec(raw)![0].length;
+    const text = raw.slice(lead).trim();
     if (text) {
-      const offset = start + raw.search(/\S/);
+      const offset = start + lead;
       const line = script.slice(0, offset).split('\n').length;
       statements.push({ text, line });
     }
@@ -53,9 +54,4 @@ export function splitSqlStatements(script: string): SqlStatement[] {
   }
   push(n);
   return statements;
-}
-
-/** Drops leading comment lines so a statement reads as what it does. */
-function stripComments(text: string): string {
-  return text.replace(/^(\s*--[^\n]*\n)+/, '');
 }

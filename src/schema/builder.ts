@@ -77,6 +77,15 @@ export const builder = new SchemaBuilder<{
     },
   },
   complexity: {
+    complexityError: (kind, result) =>
+      new GraphQLError(
+        String(kind) === 'Depth'
+          ? `Query is too deep (depth ${result.depth}, at most ${result.maxDepth}).`
+          : String(kind) === 'Breadth'
+            ? `Query selects too many fields (${result.breadth}, at most ${result.maxBreadth}).`
+            : `Query is too costly (complexity ${result.complexity}, at most ${result.maxComplexity}).`,
+        { extensions: { code: 'QUERY_TOO_COMPLEX' } },
+      ),
     defaultComplexity: 1,
     defaultListMultiplier: 10,
     limit: (context) => ({
