@@ -1,0 +1,426 @@
+/**
+ * Python `re` patterns run on JS RegExp. The reference evaluates REGEX conditions as
+ * `re.compile(pattern).match(str(value))`: anchored at the start, not at the end, with
+ * Python's dialect and Unicode-aware `\d \w \s \b`. We translate the pattern into a JS
+ * pattern for the `v` (Unicode sets) flag and match it sticky at index 0.
+ *
+ * Translated: leading global flags `(?aimsx)`, `(?P<name>…)`, `(?P=name)`, `(?#…)`, `\A`,
+ * `\Z`, Python's `$` (end, or before a final newline), `.` (anything but `\n`), `{,n}`,
+ * literal `{`, `[]…]`, octal and `\x \u \U` escapes, Unicode classes, atomic groups and
+ * possessive quantifiers (as a lookahead capture plus backreference). Constructs JS cannot
+ * express (scoped flags `(?i:…)`, conditionals, `\N{…}`) make the pattern invalid, as does
+ * anything Python itself rejects: an invalid pattern never matches (the reference raises).
+ * Known difference: a backreference to a group that did not participate fails in Python and
+ * matches the empty string in JS.
+ */
+
+class Unsupported extends Error {}
+
+const WORD = '\\p{L}\\p{N}_';
+const DIGIT = '\\p{Nd}';
+const SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const ASCII_WORD = 'a-zA-Z0-9_';
+const ASCII_SPACE = '\\t\\n\\v\\f\\r\\x20';
+
+interface Flags {
+  ascii: boolean;
+  ignoreCase: boolean;
+  multiline: boolean;
+  dotAll: boolean;
+  verbose: boolean;
+}
+
+function lit(cp: number): string {
+  const isAlnum = (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
+  return isAlnum ? String.fromCodePoint(cp) : `\\u{${cp.toString(16)}}`;
+}
+
+class Translator {
+  i = 0;
+  groupCount = 0;
+  /** Python group names in use. */
+  readonly groupNames = new Set<string>();
+  /** JS group name for each Python group number (every group is named in the output). */
+  readonly jsGroupNames: string[] = [''];
+  atomicCount = 0;
+  constructor(
+    readonly p: string,
+    readonly f: Flags,
+  ) {}
+
+  next(): number {
+    const c = this.p.codePointAt(this.i)!;
+    this.i += c > 0xffff ? 2 : 1;
+    return c;
+  }
+
+  eof(): boolean {
+    return this.i >= this.p.length;
+  }
+
+  word(): string {
+    return this.f.ascii ? ASCII_WORD : WORD;
+  }
+
+  space(): string {
+    return this.f.ascii ? ASCII_SPACE : SPACE;
+  }
+
+  digit(): string {
+    return this.f.ascii ? '0-9' : DIGIT;
+  }
+
+  /** Skip verbose-mode whitespace and comments outside classes. */
+  skipVerbose(): void {
+    if (!this.f.verbose) return;
+    while (!this.eof()) {
+      const c = this.p.charCodeAt(this.i);
+      if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) this.i++;
+      else if (c === 0x23 /* # */) {
+        while (!this.eof() && this.p.charCodeAt(this.i) !== 0x0a) this.i++;
+      } else break;
+    }
+  }
+
+  translate(): string {
+    const out = this.alternation();
+    if (!this.eof()) throw new Unsupported(); // unbalanced ')'
+    return out;
+  }
+
+  alternation(): string {
+    let out = this.sequence();
+    while (!this.eof() && this.p[this.i] === '|') {
+      this.i++;
+      out += '|' + this.sequence();
+    }
+    return out;
+  }
+
+  sequence(): string {
+    let out = '';
+    for (;;) {
+      this.skipVerbose();
+      if (this.eof()) return out;
+      const ch = this.p[this.i];
+      if (ch === '|' || ch === ')') return out;
+      const atom = this.atom();
+      if (atom === null) continue;
+      const q = this.quantifier();
+      if (q !== '' && !atom.quantifiable) throw new Unsupported(); // nothing to repeat
+      out += q.endsWith('+') && q.length > 1 ? this.atomic(atom.text + q.slice(0, -1)) : atom.text + q;
+    }
+  }
+
+  /** `(?>body)`: match body once, no backtracking into it. */
+  atomic(body: string): string {
+    const name = `$a${++this.atomicCount}`;
+    return `(?:(?=(?<${name}>${body}))\\k<${name}>)`;
+  }
+
+  /** A quantifier at the cursor ('' when none), with its lazy `?` or possessive `+`. */
+  quantifier(): string {
+    this.skipVerbose();
+    const q = this.readQuantifier();
+    if (q === '') return '';
+    let lazy = '';
+    if (this.p[this.i] === '?') {
+      this.i++;
+      lazy = '?';
+    } else if (this.p[this.i] === '+') {
+      this.i++;
+      lazy = '+'; // possessive
+    }
+    this.skipVerbose();
+    if (this.readQuantifier() !== '') throw new Unsupported(); // multiple repeat
+    return q + lazy;
+  }
+
+  readQuantifier(): string {
+    if (this.eof()) return '';
+    const ch = this.p[this.i];
+    if (ch === '*' || ch === '+' || ch === '?') {
+      this.i++;
+      return ch;
+    }
+    if (ch !== '{') return '';
+    const m = /^\{([0-9]*)(?:(,)([0-9]*))?\}/.exec(this.p.slice(this.i));
+    if (m === null || (m[2] === undefined && m[1] === '')) return ''; // a literal '{'
+    this.i += m[0].length;
+    const lo = m[1] === '' ? '0' : m[1];
+    if (m[2] === undefined) return `{${lo}}`;
+    if (m[3] !== '' && Number(m[3]) < Number(lo)) throw new Unsupported(); // min > max
+    return `{${lo},${m[3]}}`;
+  }
+
+  /** One atom; `null` for something that produces nothing (a comment). */
+  atom(): { text: string; quantifiable: boolean } | null {
+    const c = this.next();
+    switch (c) {
+      case 0x2e: // .
+        return { text: this.f.dotAll ? '[\\s\\S]' : '[^\\n]', quantifiable: true };
+      case 0x5e: // ^
+        return { text: this.f.multiline ? '(?:(?<![\\s\\S])|(?<=\\n))' : '(?<![\\s\\S])', quantifiable: false };
+      case 0x24: // $
+        return { text: this.f.multiline ? '(?=\\n|(?![\\s\\S]))' : '(?=\\n?(?![\\s\\S]))', quantifiable: false };
+      case 0x28: {
+        // (
+        const g = this.group();
+        return g === null ? null : { text: g, quantifiable: !/^\(\?<?[=!]/.test(g) };
+      }
+      case 0x5b: // [
+        return { text: this.charClass(), quantifiable: true };
+      case 0x5c: {
+        // \
+        const e = this.escape(false);
+        return { text: e, quantifiable: !/^(\(\?<?[=!]|\(\?:\(\?<?[=!]|\\b$|\\B$)/.test(e) };
+      }
+      case 0x2a: // *
+      case 0x2b: // +
+      case 0x3f: // ?
+        throw new Unsupported(); // nothing to repeat
+      default:
+        return { text: lit(c), quantifiable: true }; // includes a '{' that is no quantifier
+    }
+  }
+
+  group(): string | null {
+    if (this.p[this.i] !== '?') {
+      const name = `$g${++this.groupCount}`;
+      this.jsGroupNames.push(name);
+      return `(?<${name}>` + this.groupBody() + ')';
+    }
+    this.i++;
+    const rest = this.p.slice(this.i);
+    if (rest.startsWith(':')) {
+      this.i++;
+      return '(?:' + this.groupBody() + ')';
+    }
+    if (rest.startsWith('P<')) {
+      this.i += 2;
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)>/.exec(this.p.slice(this.i));
+      if (m === null || this.groupNames.has(m[1])) throw new Unsupported();
+      this.i += m[0].length;
+      this.groupNames.add(m[1]);
+      this.groupCount++;
+      this.jsGroupNames.push(m[1]);
+      return `(?<${m[1]}>` + this.groupBody() + ')';
+    }
+    if (rest.startsWith('P=')) {
+      this.i += 2;
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)\)/.exec(this.p.slice(this.i));
+      if (m === null || !this.groupNames.has(m[1])) throw new Unsupported();
+      this.i += m[0].length;
+      return `\\k<${m[1]}>`;
+    }
+    for (const look of ['=', '!', '<=', '<!']) {
+      if (rest.startsWith(look)) {
+        this.i += look.length;
+        return `(?${look}` + this.groupBody() + ')';
+      }
+    }
+    if (rest.startsWith('#')) {
+      const end = this.p.indexOf(')', this.i);
+      if (end < 0) throw new Unsupported();
+      this.i = end + 1;
+      return null;
+    }
+    if (rest.startsWith('>')) {
+      this.i++;
+      return this.atomic(this.groupBody());
+    }
+    // Global flags are only valid at the very start (consumed in buildRegExp); scoped
+    // flags and conditionals have no JS equivalent.
+    throw new Unsupported();
+  }
+
+  groupBody(): string {
+    const body = this.alternation();
+    if (this.eof() || this.p[this.i] !== ')') throw new Unsupported();
+    this.i++;
+    return body;
+  }
+
+  /** A backslash escape; `inClass` selects class-member output. */
+  escape(inClass: boolean): string {
+    if (this.eof()) throw new Unsupported();
+    const c = this.next();
+    const ch = String.fromCodePoint(c);
+    switch (ch) {
+      case 'd':
+        return inClass ? this.digit() : `[${this.digit()}]`;
+      case 'D':
+        return `[^${this.digit()}]`;
+      case 'w':
+        return inClass ? this.word() : `[${this.word()}]`;
+      case 'W':
+        return `[^${this.word()}]`;
+      case 's':
+        return inClass ? this.space() : `[${this.space()}]`;
+      case 'S':
+        return `[^${this.space()}]`;
+      case 'b':
+        if (inClass) return lit(8);
+        return this.f.ascii
+          ? '\\b'
+          : `(?:(?<=[${WORD}])(?![${WORD}])|(?<![${WORD}])(?=[${WORD}]))`;
+      case 'B':
+        if (inClass) throw new Unsupported();
+        return this.f.ascii ? '\\B' : `(?:(?<=[${WORD}])(?=[${WORD}])|(?<![${WORD}])(?![${WORD}]))`;
+      case 'A':
+        if (inClass) throw new Unsupported();
+        return '(?<![\\s\\S])';
+      case 'Z':
+        if (inClass) throw new Unsupported();
+        return '(?![\\s\\S])';
+      case 'a':
+        return lit(7);
+      case 'f':
+        return lit(12);
+      case 'n':
+        return lit(10);
+      case 'r':
+        return lit(13);
+      case 't':
+        return lit(9);
+      case 'v':
+        return lit(11);
+      case 'x':
+        return lit(this.hexDigits(2));
+      case 'u':
+        return lit(this.hexDigits(4));
+      case 'U': {
+        const cp = this.hexDigits(8);
+        if (cp > 0x10ffff) throw new Unsupported();
+        return lit(cp);
+      }
+      case '0': {
+        // \0 followed by up to two more octal digits
+        let v = 0;
+        for (let k = 0; k < 2 && /[0-7]/.test(this.p[this.i] ?? ''); k++) v = v * 8 + Number(this.p[this.i++]);
+        return lit(v);
+      }
+      default:
+        break;
+    }
+    if (c >= 0x31 && c <= 0x39) {
+      // octal escape (three octal digits) or a group reference
+      const three = this.p.slice(this.i - 1, this.i + 2);
+      if (/^[0-7]{3}$/.test(three)) {
+        this.i += 2;
+        const v = parseInt(three, 8);
+        if (v > 0o377) throw new Unsupported();
+        return lit(v);
+      }
+      if (inClass) throw new Unsupported();
+      let digits = ch;
+      if (/[0-9]/.test(this.p[this.i] ?? '')) digits += this.p[this.i++];
+      const n = Number(digits);
+      if (n > this.groupCount) throw new Unsupported(); // invalid group reference
+      return `\\k<${this.jsGroupNames[n]}>`;
+    }
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
+      throw new Unsupported(); // Python rejects unknown ASCII-letter escapes (and \N{...} is not supported)
+    }
+    return lit(c);
+  }
+
+  hexDigits(n: number): number {
+    const h = this.p.slice(this.i, this.i + n);
+    if (h.length !== n || !/^[0-9a-fA-F]+$/.test(h)) throw new Unsupported();
+    this.i += n;
+    return parseInt(h, 16);
+  }
+
+  /** A class member for a range end: a single code point, or -1 when it is a set. */
+  classItem(): { text: string; cp: number } {
+    if (this.p[this.i] === '\\') {
+      this.i++;
+      const c = this.p[this.i];
+      const text = this.escape(true);
+      const isSet = 'dDwWsS'.includes(c);
+      if (isSet) return { text, cp: -1 };
+      // recover the code point of a single-character escape
+      const m = /^\\u\{([0-9a-f]+)\}$/.exec(text);
+      const cp = m !== null ? parseInt(m[1], 16) : text.codePointAt(0)!;
+      return { text, cp };
+    }
+    const cp = this.next();
+    return { text: lit(cp), cp };
+  }
+
+  charClass(): string {
+    let negate = false;
+    if (this.p[this.i] === '^') {
+      negate = true;
+      this.i++;
+    }
+    const parts: string[] = [];
+    let first = true;
+    for (;;) {
+      if (this.eof()) throw new Unsupported(); // unterminated class
+      if (this.p[this.i] === ']' && !first) {
+        this.i++;
+        break;
+      }
+      first = false;
+      const start = this.classItem();
+      if (this.p[this.i] === '-' && this.p[this.i + 1] !== ']' && this.i + 1 < this.p.length) {
+        this.i++;
+        const end = this.classItem();
+        if (start.cp < 0 || end.cp < 0 || end.cp < start.cp) throw new Unsupported(); // bad range
+        parts.push(`${start.text}-${end.text}`);
+      } else {
+        parts.push(start.text);
+      }
+    }
+    return (negate ? '[^' : '[') + parts.join('') + ']';
+  }
+}
+
+function buildRegExp(pattern: string): RegExp {
+  const flags: Flags = { ascii: false, ignoreCase: false, multiline: false, dotAll: false, verbose: false };
+  // Python 3.11+ only accepts global inline flags at the very start of the pattern.
+  let body = pattern;
+  for (;;) {
+    const m = /^\(\?([aiLmsux]+)\)/.exec(body);
+    if (m === null) break;
+    for (const fl of m[1]) {
+      if (fl === 'a') flags.ascii = true;
+      else if (fl === 'i') flags.ignoreCase = true;
+      else if (fl === 'm') flags.multiline = true;
+      else if (fl === 's') flags.dotAll = true;
+      else if (fl === 'x') flags.verbose = true;
+      else if (fl === 'L') throw new Unsupported(); // LOCALE is bytes-only
+    }
+    body = body.slice(m[0].length);
+  }
+  const source = new Translator(body, flags).translate();
+  return new RegExp(source, flags.ignoreCase ? 'vyi' : 'vy');
+}
+
+const MAX_CACHE = 512;
+const cache = new Map<string, RegExp | null>();
+
+/** Compile (and cache) a Python pattern; `null` when it cannot be compiled. */
+export function compilePythonRegex(pattern: string): RegExp | null {
+  const hit = cache.get(pattern);
+  if (hit !== undefined) return hit;
+  let re: RegExp | null;
+  try {
+    re = buildRegExp(pattern);
+  } catch {
+    re = null;
+  }
+  if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value as string);
+  cache.set(pattern, re);
+  return re;
+}
+
+/** Python `re.compile(pattern).match(subject) is not None`; false for invalid patterns. */
+export function pythonRegexMatch(pattern: string, subject: string): boolean {
+  const re = compilePythonRegex(pattern);
+  if (re === null) return false;
+  re.lastIndex = 0;
+  return re.test(subject);
+}
