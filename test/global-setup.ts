@@ -1,6 +1,6 @@
 // Migrates one PGlite database (and, with TEST_DATABASE_URL, one PostgreSQL template
 // database) per test run; each test file then starts from a copy of it.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -39,6 +39,7 @@ export default async function setup(project: TestProject) {
   project.provide('postgresTemplate', template);
 
   return async () => {
+    rmSync(dumpPath, { force: true });
     if (template) await dropPostgresDatabase(template);
   };
 }

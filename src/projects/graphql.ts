@@ -8,6 +8,8 @@ const adminOrAnalytics = { $any: { admin: true, analytics: true } } as const;
 
 export const ProjectType = builder.prismaNode('Project', {
   id: { field: 'id' },
+  // node(id) of a row that does not exist answers null rather than an error.
+  nullable: true,
   authScopes: adminOrAnalytics,
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -19,6 +21,8 @@ export const ProjectType = builder.prismaNode('Project', {
 
 export const EnvironmentType = builder.prismaNode('Environment', {
   id: { field: 'id' },
+  // node(id) of a row that does not exist answers null rather than an error.
+  nullable: true,
   authScopes: adminOrAnalytics,
   fields: (t) => ({
     name: t.exposeString('name'),

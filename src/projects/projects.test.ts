@@ -57,6 +57,9 @@ describe.each(databaseKinds)('projects and environments on %s', (kind) => {
     const byId = await server.data(ProjectById, { id: createProject.project.id });
     expect(byId.project?.name).toBe('Shop');
     expect(byId.node).toMatchObject({ __typename: 'Project', id: createProject.project.id });
+
+    const missing = await server.data(ProjectById, { id: Buffer.from('Project:987654').toString('base64') });
+    expect(missing).toEqual({ project: null, node: null });
   });
 
   it('takes the listed environments instead, and refuses bad or duplicate names', async () => {

@@ -1,7 +1,11 @@
 // Builds the GraphQL schema from every domain's types.
 import '../errors/graphql.js';
+import '../evaluation/graphql.js';
+import '../features/graphql.js';
 import '../projects/graphql.js';
 import '../tokens/graphql.js';
+import '../analytics/graphql.js';
+import '../exposures/graphql.js';
 import { builder } from './builder.js';
 
 builder.queryField('viewer', (t) =>

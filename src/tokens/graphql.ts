@@ -10,6 +10,8 @@ export const ApiScopeEnum = builder.enumType(ApiScope, { name: 'ApiScope' });
 
 export const ApiTokenType = builder.prismaNode('ApiToken', {
   id: { field: 'id' },
+  // node(id) of a row that does not exist answers null rather than an error.
+  nullable: true,
   authScopes: { admin: true },
   fields: (t) => ({
     name: t.exposeString('name'),

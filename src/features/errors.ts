@@ -1,0 +1,39 @@
+// Expected failures of features and options that carry more than a code and a path: the
+// variant key at fault, and the environment whose weights would exceed 100.
+import { AppError } from '../errors/app-errors.js';
+
+export type VariantKeyErrorCode =
+  | 'INVALID_VARIANT_KEY'
+  | 'RESERVED_VARIANT_KEY'
+  | 'DUPLICATE_VARIANT_KEY'
+  | 'VARIANT_KEY_IN_USE';
+
+/** A variant key that breaks a rule of SPEC.md section 2; `key` is the key as normalised (or as given when invalid). */
+export class VariantKeyError extends AppError {
+  constructor(
+    readonly code: VariantKeyErrorCode,
+    message: string,
+    readonly key: string | null,
+    readonly path: (string | number)[] = [],
+  ) {
+    super(message);
+    this.name = 'VariantKeyError';
+  }
+}
+
+/**
+ * The effective weights of the live options would sum to more than 100 in one environment,
+ * or (environment null) their default weights would.
+ */
+export class WeightsError extends AppError {
+  readonly code = 'WEIGHTS_EXCEED_100' as const;
+  constructor(
+    message: string,
+    readonly environment: { id: number; name: string } | null,
+    readonly total: number,
+    readonly path: (string | number)[] = [],
+  ) {
+    super(message);
+    this.name = 'WeightsError';
+  }
+}
