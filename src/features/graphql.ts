@@ -392,17 +392,9 @@ const DeleteMultivariateOptionPayload = builder.objectRef<DeletedOption>('Delete
   }),
 });
 
-type OptionArgs = {
-  key?: string | null;
-  name?: string | null;
-  description?: string | null;
-  value?: unknown;
-  defaultWeight?: number | null;
-  priority?: number | null;
-};
 
 /** Only the fields the caller sent: an absent field and an explicit null differ in updates. */
-function optionInput(args: OptionArgs): OptionInput {
+function optionInput(args: OptionInput): OptionInput {
   const input: OptionInput = {};
   for (const field of ['key', 'name', 'description', 'value', 'defaultWeight', 'priority'] as const) {
     if (field in args && args[field] !== undefined) (input as Record<string, unknown>)[field] = args[field];
