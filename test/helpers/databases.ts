@@ -29,11 +29,15 @@ export async function migratedDatabase(kind: TestDatabaseKind, poolSize = 10): P
     const db = await openDatabase({ pglite });
     return { kind, db, url: undefined, dispose: () => db.close() };
   }
-  const name = scratchName('flagledger_test');
-  const url = await createPostgresDatabase(name, inject('postgresTemplate'));
+  return scratchPostgres('flagledger_test', inject('postgresTemplate'), poolSize);
+}
+
+async function scratchPostgres(prefix: string, template: string | undefined, poolSize: number): Promise<TestDatabase> {
+  const name = scratchName(prefix);
+  const url = await createPostgresDatabase(name, template);
   const db = await openDatabase({ databaseUrl: url, poolSize });
   return {
-    kind,
+    kind: 'postgres',
     db,
     url,
     async dispose() {
@@ -49,18 +53,7 @@ export async function emptyDatabase(kind: TestDatabaseKind): Promise<TestDatabas
     const db = await openDatabase({ pglite: new PGlite() });
     return { kind, db, url: undefined, dispose: () => db.close() };
   }
-  const name = scratchName('flagledger_empty');
-  const url = await createPostgresDatabase(name);
-  const db = await openDatabase({ databaseUrl: url, poolSize: 4 });
-  return {
-    kind,
-    db,
-    url,
-    async dispose() {
-      await db.close();
-      await dropPostgresDatabase(name);
-    },
-  };
+  return scratchPostgres('flagledger_empty', undefined, 4);
 }
 
 /** A second handle on the same PostgreSQL database (another "process"'s pool). */
