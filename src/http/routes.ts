@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Services } from '../context.js';
+import { exposureExportRoute } from '../analytics/export.js';
 
 export interface RouteContext {
   services: Services;
@@ -17,3 +18,4 @@ export interface HttpRoute {
 }
 
 export const routes: HttpRoute[] = [];
+routes.push(exposureExportRoute);
