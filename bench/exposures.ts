@@ -1,0 +1,291 @@
+// `npx tsx bench/exposures.ts`: the exposure log's write path on PostgreSQL, in one run:
+//   (a) recordExposures, 1000 items per request, 4 concurrent: exposures/s
+//   (b) the raw ceiling: the same rows straight through `pg`, 4 concurrent, with the best
+//       set-based SQL found (every variant of bench/exposures-raw.ts is measured; the best is (b))
+//   (c) recordExposure, one item per request, 50 concurrent: req/s and p99
+//   (d) the Yoga ceiling: `{ __typename }` on the same server, 50 concurrent
+// Targets: (a) >= 50% of (b); (c) >= 40% of (d). Prints a markdown table.
+//
+// Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or BENCH_DATABASE_URL (an admin
+// connection); the scratch database flagledger_bench_exposures is created and dropped.
+// BENCH_DURATION (seconds per measured run, default 15), BENCH_WARMUP (default 5).
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { adminGraphQL, startFlagledger } from './flagledger.js';
+import { RAW_VARIANTS, type RawBatch, type RawContext, rawContext } from './exposures-raw.js';
+import { type LoadResult, runLoad } from './load.js';
+import { dropDatabase, freshDatabase } from './processes.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DURATION = Number(process.env.BENCH_DURATION ?? 15);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+const DATABASE = 'flagledger_bench_exposures';
+/** Not used by the other benchmarks (bench/run.ts 4801-4821, bench/analytics.ts 4831). */
+const PORT = Number(process.env.BENCH_EXPOSURES_PORT ?? 4861);
+const BATCH = 1000;
+const BATCH_CONNECTIONS = 4;
+const SINGLE_CONNECTIONS = 50;
+/** Each measured run is split into this many slices, interleaved with the runs it is compared with. */
+const ROUNDS = 3;
+/** Identities reporting exposures (all seen during the warm-up). */
+const IDENTITIES = 20_000;
+/** Multivariate features of the bench project, each with variant_a/b/c. */
+const FEATURES = 5;
+const KEYS = ['variant_a', 'variant_b', 'variant_c', 'control'];
+
+const RUN = randomBytes(4).toString('hex');
+
+function log(message: string): void {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+/** One exposure as a client reports it: random feature, identity and key; a unique eventId. */
+export interface Item {
+  feature: string;
+  identifier: string;
+  variantKey: string;
+  exposedAt: string;
+  eventId: string;
+}
+
+let sequence = 0;
+function item(prefix: string): Item {
+  return {
+    feature: `exp_${Math.floor(Math.random() * FEATURES)}`,
+    identifier: `user-${Math.floor(Math.random() * IDENTITIES)}`,
+    variantKey: KEYS[Math.floor(Math.random() * KEYS.length)],
+    exposedAt: new Date(Date.now() - Math.floor(Math.random() * 60_000)).toISOString(),
+    eventId: `${prefix}-${RUN}-${sequence++}`,
+  };
+}
+
+const BATCH_QUERY =
+  'mutation Batch($input: RecordExposuresInput!) { recordExposures(input: $input) { __typename ' +
+  '... on RecordExposuresPayload { accepted duplicates rejected results { index status exposure { id } error { code message } } } ' +
+  '... on Error { code message } } }';
+const SINGLE_QUERY =
+  'mutation One($input: RecordExposureInput!) { recordExposure(input: $input) { __typename ' +
+  '... on RecordExposurePayload { duplicate exposure { id matchesAssignment } } ... on Error { code message } } }';
+
+function batchBody(prefix: string): string {
+  return JSON.stringify({ query: BATCH_QUERY, variables: { input: { exposures: Array.from({ length: BATCH }, () => item(prefix)) } } });
+}
+
+function singleBody(prefix: string): string {
+  return JSON.stringify({ query: SINGLE_QUERY, variables: { input: item(prefix) } });
+}
+
+async function seed(url: string): Promise<string> {
+  const { createProject } = await adminGraphQL<{ createProject: { project?: { id: string; environments: { key: string }[] } } }>(
+    url,
+    `mutation ($input: CreateProjectInput!) {
+      createProject(input: $input) { ... on CreateProjectPayload { project { id environments { key } } } }
+    }`,
+    { input: { name: 'Exposure bench', environments: ['production'] } },
+  );
+  if (!createProject.project) throw new Error('createProject failed');
+  for (let i = 0; i < FEATURES; i++) {
+    const { createFeature } = await adminGraphQL<{ createFeature: { __typename: string; message?: string } }>(
+      url,
+      `mutation ($input: CreateFeatureInput!) { createFeature(input: $input) { __typename ... on Error { message } } }`,
+      {
+        input: {
+          projectId: createProject.project.id,
+          name: `exp_${i}`,
+          initialValue: 'off',
+          defaultEnabled: true,
+          options: [
+            { key: 'variant_a', value: 'a', defaultWeight: 30 },
+            { key: 'variant_b', value: 'b', defaultWeight: 30 },
+            { key: 'variant_c', value: 'c', defaultWeight: 30 },
+          ],
+        },
+      },
+    );
+    if (createFeature.__typename !== 'CreateFeaturePayload') throw new Error(`createFeature: ${createFeature.message}`);
+  }
+  return createProject.project.environments[0].key;
+}
+
+interface RawResult {
+  name: string;
+  rows: number;
+  seconds: number;
+  latencies: number[];
+}
+
+/** `connections` workers, each writing batches back to back for `seconds`. */
+async function runRaw(pool: pg.Pool, context: RawContext, variant: RawBatch, name: string, seconds: number, prefix: string): Promise<RawResult> {
+  const deadline = Date.now() + seconds * 1000;
+  const latencies: number[] = [];
+  let rows = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: BATCH_CONNECTIONS }, async () => {
+      const client = await pool.connect();
+      try {
+        while (Date.now() < deadline) {
+          // Built as the server gets them: the client's JSON, parsed.
+          const items = (JSON.parse(JSON.stringify({ items: Array.from({ length: BATCH }, () => item(prefix)) })) as { items: Item[] }).items;
+          const t = performance.now();
+          const written = await variant(client, context, items);
+          latencies.push(performance.now() - t);
+          rows += written; // not `rows += await ...`: that reads rows before the await
+        }
+      } finally {
+        client.release();
+      }
+    }),
+  );
+  return { name, rows, seconds: (Date.now() - started) / 1000, latencies };
+}
+
+/** Runs measured in slices, interleaved round by round, so that drift in machine load hits all alike. */
+class Totals {
+  private readonly raw = new Map<string, RawResult>();
+  private readonly loads = new Map<string, LoadResult[]>();
+
+  addRaw(result: RawResult): void {
+    const total = this.raw.get(result.name);
+    if (!total) this.raw.set(result.name, { ...result, latencies: [...result.latencies] });
+    else {
+      total.rows += result.rows;
+      total.seconds += result.seconds;
+      total.latencies.push(...result.latencies);
+    }
+  }
+
+  addLoad(name: string, result: LoadResult): void {
+    this.loads.set(name, [...(this.loads.get(name) ?? []), result]);
+  }
+
+  rawRates(): { name: string; perSecond: number; batches: number; p99: number }[] {
+    return [...this.raw.values()].map((r) => {
+      const sorted = [...r.latencies].sort((x, y) => x - y);
+      return { name: r.name, perSecond: r.rows / r.seconds, batches: sorted.length, p99: Math.round(sorted[Math.floor(sorted.length * 0.99)] ?? 0) };
+    });
+  }
+
+  /** Requests per second over all slices; p50 the median of the slices', p99 the worst slice's. */
+  load(name: string): Summary {
+    const results = this.loads.get(name) ?? [];
+    const requests = results.reduce((sum, r) => sum + r.requests, 0);
+    const seconds = results.reduce((sum, r) => sum + r.durationSeconds, 0);
+    const p50s = results.map((r) => r.p50).sort((x, y) => x - y);
+    return {
+      perSecond: requests / seconds,
+      p50: p50s[Math.floor(p50s.length / 2)] ?? 0,
+      p99: Math.max(0, ...results.map((r) => r.p99)),
+      failures: results.reduce((sum, r) => sum + r.failures, 0),
+    };
+  }
+}
+
+interface Summary {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  failures: number;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+async function portInUse(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  if (await portInUse(PORT)) throw new Error(`port ${PORT} is in use: set BENCH_EXPOSURES_PORT`);
+  const databaseUrl = await freshDatabase(ADMIN_URL, DATABASE);
+  const server = await startFlagledger('flagledger-exposures', databaseUrl, PORT);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: BATCH_CONNECTIONS });
+  try {
+    const key = await seed(server.url);
+    const url = `${server.url}/graphql`;
+    const headers = { 'x-environment-key': key };
+    const context = await rawContext(pool, key);
+    const batchOk = (body: string) => body.includes(`"accepted":${BATCH},`);
+    const singleOk = (body: string) => body.includes('"duplicate":false');
+
+    log(`warm-up: every one of ${IDENTITIES} identities seen`);
+    await runLoad({ title: 'warm-up', url, headers, connections: BATCH_CONNECTIONS, amount: (IDENTITIES / BATCH) * 5, vary: () => ({ body: batchBody('warm') }), verifyBody: batchOk });
+    for (const [name, variant] of Object.entries(RAW_VARIANTS)) await runRaw(pool, context, variant, name, Math.min(WARMUP, 2), `warm-raw-${name}`);
+
+    const totals = new Totals();
+    const slice = Math.max(1, Math.round(DURATION / ROUNDS));
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round}/${ROUNDS}: (b) raw pg, each variant, then (a) recordExposures; ${slice} s each`);
+      for (const [name, variant] of Object.entries(RAW_VARIANTS)) totals.addRaw(await runRaw(pool, context, variant, name, slice, `raw${round}-${name}`));
+      totals.addLoad('a', await runLoad({ title: '(a)', url, headers, connections: BATCH_CONNECTIONS, duration: slice, vary: () => ({ body: batchBody(`a${round}`) }), verifyBody: batchOk }));
+    }
+    const raw = totals.rawRates();
+    for (const r of raw) log(`  (b) ${r.name}: ${fmt(r.perSecond)} exposures/s (${r.batches} batches, p99 ${r.p99} ms)`);
+    const a = totals.load('a');
+    log(`  (a) ${fmt(a.perSecond * BATCH)} exposures/s, p99 ${a.p99} ms, ${a.failures} failures`);
+
+    const typename = JSON.stringify({ query: '{ __typename }' });
+    await runLoad({ title: 'warm-up c', url, headers, connections: SINGLE_CONNECTIONS, duration: WARMUP, vary: () => ({ body: singleBody('warm-c') }) });
+    await runLoad({ title: 'warm-up d', url, connections: SINGLE_CONNECTIONS, duration: WARMUP, vary: () => ({ body: typename }) });
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round}/${ROUNDS}: (c) recordExposure, then (d) { __typename }; ${SINGLE_CONNECTIONS} connections, ${slice} s each`);
+      totals.addLoad('c', await runLoad({ title: '(c)', url, headers, connections: SINGLE_CONNECTIONS, duration: slice, vary: () => ({ body: singleBody(`c${round}`) }), verifyBody: singleOk }));
+      totals.addLoad('d', await runLoad({ title: '(d)', url, connections: SINGLE_CONNECTIONS, duration: slice, vary: () => ({ body: typename }), verifyBody: (body) => body.includes('"Query"') }));
+    }
+    const c = totals.load('c');
+    const d = totals.load('d');
+    log(`  (c) ${fmt(c.perSecond)} req/s, p99 ${c.p99} ms, ${c.failures} failures; (d) ${fmt(d.perSecond)} req/s, p99 ${d.p99} ms`);
+
+    const counts = await pool.query<{ exposures: string; assignments: string }>(
+      'SELECT (SELECT count(*) FROM "Exposure") AS exposures, (SELECT count(*) FROM "Assignment") AS assignments',
+    );
+    console.log(report(a, raw, c, d, counts.rows[0]));
+  } finally {
+    await pool.end();
+    await server.child.stop();
+    await dropDatabase(ADMIN_URL, DATABASE);
+  }
+}
+
+function report(
+  a: Summary,
+  raw: ReturnType<Totals['rawRates']>,
+  c: Summary,
+  d: Summary,
+  counts: { exposures: string; assignments: string },
+): string {
+  const best = raw.reduce((x, y) => (y.perSecond > x.perSecond ? y : x));
+  const aRate = a.perSecond * BATCH;
+  const pct = (x: number, y: number) => `${Math.round((100 * x) / y)}%`;
+  const failures = (r: Summary) => (r.failures ? ` (${r.failures} failed)` : '');
+  return [
+    '',
+    `### Exposure log writes (PostgreSQL, ${DURATION} s per run in ${ROUNDS} interleaved slices, ${new Date().toISOString().slice(0, 10)})`,
+    '',
+    '| run | concurrency | throughput | p50 | p99 |',
+    '|---|---|---|---|---|',
+    `| (a) \`recordExposures\`, ${BATCH} items per request | ${BATCH_CONNECTIONS} | **${fmt(aRate)} exposures/s** (${a.perSecond.toFixed(1)} req/s)${failures(a)} | ${a.p50} ms | ${a.p99} ms |`,
+    ...raw.map(
+      (r) =>
+        `| (b) raw \`pg\`, ${r.name}${r === best ? ': the ceiling' : ''} | ${BATCH_CONNECTIONS} | ${r === best ? '**' : ''}${fmt(r.perSecond)} exposures/s${r === best ? '**' : ''} | | ${r.p99} ms |`,
+    ),
+    `| (c) \`recordExposure\`, one item per request | ${SINGLE_CONNECTIONS} | **${fmt(c.perSecond)} req/s**${failures(c)} | ${c.p50} ms | ${c.p99} ms |`,
+    `| (d) \`{ __typename }\`, same server | ${SINGLE_CONNECTIONS} | ${fmt(d.perSecond)} req/s${failures(d)} | ${d.p50} ms | ${d.p99} ms |`,
+    '',
+    `(a)/(b) = **${pct(aRate, best.perSecond)}** (target ≥ 50%); (c)/(d) = **${pct(c.perSecond, d.perSecond)}** (target ≥ 40%).`,
+    `Every write includes the identity lookup/creation, the eventId conflict check and the Assignment upsert; ${IDENTITIES.toLocaleString('en-US')} identities, ${FEATURES} features, unique eventIds. ` +
+      `Rows at the end: ${Number(counts.exposures).toLocaleString('en-US')} exposures, ${Number(counts.assignments).toLocaleString('en-US')} Assignment rows.`,
+    '',
+  ].join('\n');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,215 @@
+// Recording exposures: validate each report on its own, compute matchesAssignment with the
+// evaluation engine, write a request's accepted reports atomically in one statement (write.ts;
+// possibly together with other requests'), and answer every report in order (ACCEPTED,
+// DUPLICATE with the original exposure, or REJECTED).
+import type { EnvironmentRef, ServedVariant, Services } from '../context.js';
+import { AppError, ValidationError } from '../errors/app-errors.js';
+import type { Exposure } from '../generated/prisma/client.js';
+import { CONFIG_CHANNEL } from '../evaluation/service.js';
+import { FeatureCatalog } from './catalog.js';
+import { type ExposureReport, isPossibleFeatureName, MAX_BATCH_SIZE, type ValidExposure, validateReport } from './rules.js';
+import { type ExposureRow, ExposureWriter, exposuresByEventId, sqlState } from './write.js';
+
+export type ExposureStatus = 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
+
+export interface ExposureResult {
+  index: number;
+  status: ExposureStatus;
+  exposure: Exposure | null;
+  error: ValidationError | null;
+}
+
+export interface BatchResult {
+  results: ExposureResult[];
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+/** A batch over the limit: refused whole, nothing written. */
+export class BatchTooLargeError extends AppError {
+  readonly code = 'BATCH_TOO_LARGE' as const;
+  readonly path = ['exposures'];
+  constructor(
+    readonly limit: number,
+    readonly size: number,
+  ) {
+    super(`A batch holds at most ${limit} exposures; this one has ${size}. Nothing was recorded: split it.`);
+    this.name = 'BatchTooLargeError';
+  }
+}
+
+const recorders = new WeakMap<Services, ExposureRecorder>();
+
+/** The process's recorder (one per Services: its feature catalog is per process). */
+export function exposureRecorder(services: Services): ExposureRecorder {
+  let recorder = recorders.get(services);
+  if (!recorder) {
+    recorder = new ExposureRecorder(services);
+    recorders.set(services, recorder);
+  }
+  return recorder;
+}
+
+export class ExposureRecorder {
+  readonly catalog: FeatureCatalog;
+  readonly writer: ExposureWriter;
+
+  constructor(private readonly services: Services) {
+    this.catalog = new FeatureCatalog(services.prisma, services.config.cacheTtlSeconds * 1000);
+    // PGlite runs one statement at a time anyway; on PostgreSQL half the pool is left for the rest.
+    const statements = services.db.kind === 'pglite' ? 1 : Math.max(1, Math.floor(services.config.databasePoolSize / 2));
+    this.writer = new ExposureWriter(services.prisma, statements);
+    services.hooks.environmentsChanged.push(() => this.catalog.clear());
+    // Other server processes announce their admin writes on the evaluation config channel.
+    services.db.listen(CONFIG_CHANNEL, () => this.catalog.clear()).catch((error: unknown) => {
+      services.logger.warn({ err: error }, 'exposures: not listening for config changes; relying on the cache TTL');
+    });
+  }
+
+  /**
+   * Client reports (`recordExposures`, or `recordExposure` as a batch of one with `single`:
+   * error paths then name the input's own fields) for the caller's environment.
+   */
+  async record(environment: EnvironmentRef, reports: ExposureReport[], single = false): Promise<BatchResult> {
+    if (reports.length > MAX_BATCH_SIZE) throw new BatchTooLargeError(MAX_BATCH_SIZE, reports.length);
+    const pathOf = (index: number) => (single ? [] : ['exposures', index]);
+    try {
+      return await this.recordOnce(environment, reports, pathOf);
+    } catch (error) {
+      // 23503: a foreign key refused the batch, i.e. an option (or feature) named by a cached
+      // key was deleted meanwhile. Nothing was written: validate again against the database.
+      if (sqlState(error) !== '23503') throw error;
+      this.catalog.clear();
+      return this.recordOnce(environment, reports, pathOf);
+    }
+  }
+
+  /**
+   * SERVER exposures for what `flags(recordExposures: true)` served: one write, no eventId,
+   * exposedAt = now, and matchesAssignment true by construction.
+   */
+  readonly recordServedVariants = async (
+    environment: EnvironmentRef,
+    identity: { id: number; identifier: string },
+    served: ServedVariant[],
+  ): Promise<void> => {
+    if (served.length === 0) return;
+    const receivedAt = new Date();
+    await this.writer.write(
+      served.map((variant) => ({
+        environmentId: environment.environmentId,
+        featureId: variant.featureId,
+        optionId: variant.optionId,
+        variantKey: variant.variantKey,
+        identifier: identity.identifier,
+        exposedAt: receivedAt,
+        receivedAt,
+        eventId: null,
+        source: 'SERVER',
+        matchesAssignment: true,
+      })),
+    );
+  };
+
+  private async recordOnce(
+    environment: EnvironmentRef,
+    reports: ExposureReport[],
+    pathOf: (index: number) => (string | number)[],
+  ): Promise<BatchResult> {
+    const receivedAt = new Date();
+    const { environmentId } = environment;
+
+    // What validation needs from the database, for the whole batch at once.
+    const keysByName = new Map<string, Set<string>>();
+    for (const report of reports) {
+      if (!isPossibleFeatureName(report.feature)) continue;
+      let keys = keysByName.get(report.feature);
+      if (!keys) keysByName.set(report.feature, (keys = new Set()));
+      keys.add(report.variantKey);
+    }
+    const features = await this.catalog.resolve(environment.projectId, keysByName);
+
+    const results: ExposureResult[] = new Array(reports.length);
+    const valid: { index: number; exposure: ValidExposure }[] = [];
+    reports.forEach((report, index) => {
+      const checked = validateReport(report, features.get(report.feature), receivedAt, pathOf(index));
+      if (checked instanceof ValidationError) results[index] = { index, status: 'REJECTED', exposure: null, error: checked };
+      else valid.push({ index, exposure: checked });
+    });
+
+    // A repeated eventId within the batch is a duplicate of its first occurrence.
+    const firstWithEventId = new Map<string, number>();
+    const toWrite: { index: number; exposure: ValidExposure }[] = [];
+    const repeats: { index: number; of: number }[] = [];
+    for (const item of valid) {
+      const { eventId } = item.exposure;
+      if (eventId !== null) {
+        const first = firstWithEventId.get(eventId);
+        if (first !== undefined) {
+          repeats.push({ index: item.index, of: first });
+          continue;
+        }
+        firstWithEventId.set(eventId, item.index);
+      }
+      toWrite.push(item);
+    }
+
+    const matches = await this.matchesAssignment(environmentId, toWrite.map((item) => item.exposure));
+    const rows: ExposureRow[] = toWrite.map(({ exposure }, i) => ({
+      environmentId,
+      featureId: exposure.featureId,
+      optionId: exposure.optionId,
+      variantKey: exposure.variantKey,
+      identifier: exposure.identifier,
+      exposedAt: exposure.exposedAt,
+      receivedAt,
+      eventId: exposure.eventId,
+      source: 'CLIENT',
+      matchesAssignment: matches[i],
+    }));
+    const written = await this.writer.write(rows);
+    const duplicateEventIds = written.flatMap((w) => (w.duplicateOf === undefined ? [] : [w.duplicateOf]));
+    const originals = await exposuresByEventId(this.services.prisma, environmentId, duplicateEventIds);
+
+    toWrite.forEach(({ index }, i) => {
+      const { exposure, duplicateOf } = written[i];
+      if (exposure) {
+        results[index] = { index, status: 'ACCEPTED', exposure, error: null };
+        return;
+      }
+      const original = originals.get(duplicateOf!);
+      // The conflicting row committed before ON CONFLICT skipped, and exposures are never deleted.
+      if (!original) throw new Error(`exposure with eventId ${JSON.stringify(duplicateOf)} conflicted but cannot be read`);
+      results[index] = { index, status: 'DUPLICATE', exposure: original, error: null };
+    });
+    for (const { index, of } of repeats) results[index] = { index, status: 'DUPLICATE', exposure: results[of].exposure, error: null };
+
+    let accepted = 0;
+    let duplicates = 0;
+    for (const result of results) {
+      if (result.status === 'ACCEPTED') accepted++;
+      else if (result.status === 'DUPLICATE') duplicates++;
+    }
+    return { results, accepted, duplicates, rejected: results.length - accepted - duplicates };
+  }
+
+  /** For each exposure: is its variant key the one evaluation assigns its identity now? */
+  private async matchesAssignment(environmentId: number, exposures: ValidExposure[]): Promise<boolean[]> {
+    const evaluation = this.services.evaluation;
+    if (!evaluation) throw new Error('services.evaluation is not set: matchesAssignment cannot be computed');
+    const featureIdsByIdentifier = new Map<string, Set<number>>();
+    for (const { identifier, featureId } of exposures) {
+      let ids = featureIdsByIdentifier.get(identifier);
+      if (!ids) featureIdsByIdentifier.set(identifier, (ids = new Set()));
+      ids.add(featureId);
+    }
+    const assignedByIdentifier = new Map<string, Map<number, string | null>>();
+    await Promise.all(
+      [...featureIdsByIdentifier].map(async ([identifier, featureIds]) => {
+        assignedByIdentifier.set(identifier, await evaluation.assignedVariantKeys(environmentId, identifier, [...featureIds]));
+      }),
+    );
+    return exposures.map(({ identifier, featureId, variantKey }) => assignedByIdentifier.get(identifier)!.get(featureId) === variantKey);
+  }
+}

@@ -1,0 +1,117 @@
+// The rules an exposure report must meet (SPEC.md section 5), checked item by item. The
+// checks that need the database (feature, variant key) take the feature catalog's answer.
+import { ValidationError } from '../errors/app-errors.js';
+import type { CatalogFeature } from './catalog.js';
+
+export const MAX_BATCH_SIZE = 1000;
+export const IDENTIFIER_MAX_LENGTH = 2000;
+/**
+ * The unique index on Identity(environmentId, identifier) holds entries of at most 2704 bytes:
+ * 2000 characters outside ASCII can be 8000. A longer identifier would fail its whole batch in
+ * the database; it is refused on its own instead.
+ */
+export const IDENTIFIER_MAX_BYTES = 2600;
+export const EVENT_ID_MAX_LENGTH = 200;
+/** Clocks drift: a report up to 5 minutes ahead of the server is accepted as is. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+/**
+ * Reports older than this are refused: no flagledger client existed then, so such a time is
+ * a client bug (an unset clock, seconds taken for milliseconds), not a late event.
+ */
+export const EARLIEST_EXPOSED_AT = new Date('2000-01-01T00:00:00.000Z');
+export const CONTROL_VARIANT_KEY = 'control';
+
+const FEATURE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,150}$/;
+/**
+ * PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate would be silently replaced on
+ * the way in (the stored value would differ from the reported one): both are refused.
+ */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export interface ExposureReport {
+  feature: string;
+  identifier: string;
+  variantKey: string;
+  exposedAt?: Date | null;
+  eventId?: string | null;
+}
+
+/** A report that passed every check, resolved to database ids. */
+export interface ValidExposure {
+  featureId: number;
+  featureName: string;
+  /** Null for the control bucket. */
+  optionId: number | null;
+  variantKey: string;
+  identifier: string;
+  exposedAt: Date;
+  eventId: string | null;
+}
+
+/** A feature name that cannot exist needs no lookup (and must not reach SQL, e.g. with NUL). */
+export function isPossibleFeatureName(name: string): boolean {
+  return FEATURE_NAME_PATTERN.test(name);
+}
+
+/**
+ * Checks one report in the order of its fields and returns it resolved, or the first
+ * broken rule as a ValidationError whose path starts with `path`.
+ */
+export function validateReport(
+  report: ExposureReport,
+  feature: CatalogFeature | undefined,
+  receivedAt: Date,
+  path: (string | number)[],
+): ValidExposure | ValidationError {
+  if (!feature) {
+    return new ValidationError('FEATURE_NOT_FOUND', `This project has no feature named "${echo(report.feature)}".`, [...path, 'feature']);
+  }
+  let optionId: number | null = null;
+  if (report.variantKey !== CONTROL_VARIANT_KEY) {
+    const id = feature.optionIdByKey.get(report.variantKey);
+    if (id === undefined) {
+      return new ValidationError(
+        'UNKNOWN_VARIANT_KEY',
+        `"${echo(report.variantKey)}" is not a variant key of feature "${feature.name}": send \`control\` or the key of one of its options.`,
+        [...path, 'variantKey'],
+      );
+    }
+    optionId = id;
+  }
+  const { identifier } = report;
+  if (
+    identifier.length < 1 ||
+    identifier.length > IDENTIFIER_MAX_LENGTH ||
+    UNSTORABLE.test(identifier) ||
+    (identifier.length > IDENTIFIER_MAX_BYTES / 4 && Buffer.byteLength(identifier, 'utf8') > IDENTIFIER_MAX_BYTES)
+  ) {
+    return new ValidationError(
+      'INVALID_IDENTIFIER',
+      `An identifier is 1-${IDENTIFIER_MAX_LENGTH} characters and at most ${IDENTIFIER_MAX_BYTES} bytes of UTF-8 (no NUL, no unpaired surrogate).`,
+      [...path, 'identifier'],
+    );
+  }
+  const exposedAt = report.exposedAt ?? receivedAt;
+  if (Number.isNaN(exposedAt.getTime()) || exposedAt.getTime() > receivedAt.getTime() + MAX_CLOCK_SKEW_MS || exposedAt < EARLIEST_EXPOSED_AT) {
+    return new ValidationError(
+      'INVALID_TIMESTAMP',
+      `exposedAt must lie between ${EARLIEST_EXPOSED_AT.toISOString()} and 5 minutes after the server's clock (${receivedAt.toISOString()}).`,
+      [...path, 'exposedAt'],
+    );
+  }
+  const eventId = report.eventId ?? null;
+  if (eventId !== null && (eventId.length < 1 || eventId.length > EVENT_ID_MAX_LENGTH || UNSTORABLE.test(eventId))) {
+    return new ValidationError(
+      'INVALID_EVENT_ID',
+      `An eventId is 1-${EVENT_ID_MAX_LENGTH} characters (no NUL, no unpaired surrogate).`,
+      [...path, 'eventId'],
+    );
+  }
+  return { featureId: feature.id, featureName: feature.name, optionId, variantKey: report.variantKey, identifier, exposedAt, eventId };
+}
+
+/** Echoes input back in messages, shortened and without characters that cannot travel. */
+function echo(value: string): string {
+  const shown = value.length > 120 ? `${value.slice(0, 120)}…` : value;
+  return shown.replace(/[\u0000-\u001f]/g, '?');
+}
