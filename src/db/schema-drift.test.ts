@@ -44,6 +44,7 @@ describe.each(databaseKinds)('migrated %s database matches schema.prisma', (kind
   let database: TestDatabase;
   let columns: Column[];
   let uniques: { table: string; columns: string[]; primary: boolean }[];
+  let plainIndexes: { table: string; columns: string[] }[];
   let foreignKeys: { table: string; columns: string[]; target: string }[];
   let enums: { name: string; values: string[] }[];
 
@@ -66,6 +67,16 @@ describe.each(databaseKinds)('migrated %s database matches schema.prisma', (kind
           GROUP BY i.indexrelid, t.relname, i.indisprimary`,
       );
       uniques = indexRows;
+      plainIndexes = await s.query(
+        `SELECT t.relname AS table, array_agg(a.attname::text ORDER BY k.ord) AS columns
+           FROM pg_index i
+           JOIN pg_class t ON t.oid = i.indrelid
+           JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
+           CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+           JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+          WHERE NOT i.indisunique
+          GROUP BY i.indexrelid, t.relname`,
+      );
       foreignKeys = await s.query(
         `SELECT c.conrelid::regclass::text AS table, c.confrelid::regclass::text AS target,
                 array_agg(a.attname::text ORDER BY k.ord) AS columns
@@ -117,6 +128,13 @@ describe.each(databaseKinds)('migrated %s database matches schema.prisma', (kind
           ...model.uniqueIndexes.map((u) => u.fields),
         ].map((cols) => cols.join(','));
         expect(tableUniques.filter((u) => !u.primary).map((u) => u.columns.join(',')).sort()).toEqual(expected.sort());
+      });
+
+      it('has the secondary indexes the model declares (@@index)', () => {
+        const block = new RegExp(`model ${modelName} \\{([\\s\\S]*?)\\n\\}`).exec(schemaText)?.[1] ?? '';
+        const declared = [...block.matchAll(/@@index\(\[([^\]]+)\]/g)].map((m) => m[1].split(',').map((c) => c.trim()).join(','));
+        const actual = plainIndexes.filter((i) => i.table === modelName).map((i) => i.columns.join(','));
+        expect(actual.sort()).toEqual(declared.sort());
       });
 
       it('has a foreign key for each relation it owns', () => {
