@@ -1,0 +1,145 @@
+// BENCHMARKS.md: this run's flags numbers; the exposures and analytics sections (written by
+// their own benchmarks) are kept as they are.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import type { LoadResult } from './load.js';
+
+export interface Machine {
+  cores: number;
+  model: string;
+  memoryGiB: number;
+  node: string;
+  postgres: string;
+  load: string;
+}
+
+export function describeMachine(postgresVersion: string): Machine {
+  let model = cpus()[0]?.model ?? 'unknown';
+  try {
+    model = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? model;
+  } catch {
+    // not Linux
+  }
+  let cores = cpus().length;
+  try {
+    cores = Number(execFileSync('nproc').toString().trim()) || cores;
+  } catch {
+    // no nproc
+  }
+  let load = '';
+  try {
+    load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    // not Linux
+  }
+  return { cores, model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: postgresVersion, load };
+}
+
+export interface SqlProbe {
+  what: string;
+  requests: number;
+  statements: number;
+}
+
+export interface FlagsReport {
+  machine: Machine;
+  command: string;
+  startedAt: Date;
+  durationSeconds: number;
+  connections: number;
+  identities: number;
+  a: LoadResult;
+  aNew: LoadResult;
+  /** flagledger answering `{ __typename }`: its HTTP + GraphQL pipeline alone. */
+  floor: LoadResult;
+  b: LoadResult;
+  c: LoadResult;
+  /** Statements counted on the wire during the load runs and the sequential probes. */
+  loadSql: SqlProbe[];
+  probes: SqlProbe[];
+  loadAverageBefore: string;
+  loadAverageAfter: string;
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function row(label: string, r: LoadResult): string {
+  return `| ${label} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.requests)} | ${r.failures} |`;
+}
+
+function sqlRow(probe: SqlProbe): string {
+  return `| ${probe.what} | ${fmt(probe.requests)} | ${fmt(probe.statements)} | ${fmt(probe.statements / Math.max(1, probe.requests), 3)} |`;
+}
+
+export function flagsSection(report: FlagsReport): string {
+  const { a, aNew, floor, b, c, machine } = report;
+  const ratio = (x: number, y: number) => (y > 0 ? (x / y).toFixed(2) : 'n/a');
+  return `# Benchmarks
+
+Measured by \`${report.command}\` (bench/run.ts), ${report.startedAt.toISOString()}.
+
+- Machine: ${machine.cores} cores (\`nproc\`), ${machine.model}, ${machine.memoryGiB} GiB RAM; Node ${machine.node}; ${machine.postgres}.
+- Conditions: everything on this one machine: the server under test, PostgreSQL and the load
+  generator (autocannon ${report.connections} connections, ${report.durationSeconds} s per run after a warm-up), and
+  whatever else was running (load average before ${report.loadAverageBefore}, after ${report.loadAverageAfter}).
+  Numbers on a shared 2-core machine are noisy: compare the ratios of one run, not runs.
+
+## Flags evaluation
+
+Each run asks for every flag of one environment for a varying identity:
+
+- (a) flagledger \`flags(identifier)\` (GraphQL, compiled execution with graphql-jit), an environment with
+  100 features of which 20 are multivariate with 3 keyed variants (34/33/33); identities drawn at random
+  from ${fmt(report.identities)} identities seen during the warm-up (returning users).
+- (a′) the same with a new identity on every request (first sight: the identity is created).
+- (a0) for orientation, flagledger answering \`{ __typename }\` with the same client key: its HTTP, auth and
+  GraphQL pipeline with nothing to execute, the ceiling for any query on this server.
+- (b) the baseline: a bare Yoga + Pothos server (bench/baseline-server.ts) answering a constant list of
+  100 objects of 5 scalar fields with plain graphql-js execution.
+- (c) the peer: Unleash ${'8.2.0'} (\`unleash-server\` from npm, its own database on the same PostgreSQL),
+  the same 100 flags (100% rollout, 20 with 3 variants) through its frontend API \`/api/frontend?userId=…\`
+  for random \`userId\`s from the same pool size.
+
+| run | req/s | p50 ms | p99 ms | requests | failures |
+|---|---:|---:|---:|---:|---:|
+${row('(a) flagledger `flags`, returning identities', a)}
+${row('(a′) flagledger `flags`, a new identity per request', aNew)}
+${row('(a0) flagledger `{ __typename }`', floor)}
+${row('(b) bare Yoga + Pothos, 100 × 5 scalars, graphql-js', b)}
+${row('(c) Unleash frontend API, 100 flags', c)}
+
+Ratios (same run): **a / c = ${ratio(a.requestsPerSecond, c.requestsPerSecond)}** (target ≥ 2), **a / b = ${ratio(a.requestsPerSecond, b.requestsPerSecond)}** (target ≥ 1);
+a′ / c = ${ratio(aNew.requestsPerSecond, c.requestsPerSecond)}, a′ / b = ${ratio(aNew.requestsPerSecond, b.requestsPerSecond)}; a / a0 = ${ratio(a.requestsPerSecond, floor.requestsPerSecond)}
+(the share of the server's ceiling that \`flags\` reaches).
+
+### SQL statements per \`flags\` request
+
+Counted on the wire: flagledger's server reaches PostgreSQL through a pass-through proxy in the harness
+(bench/sql-counter.ts) that counts every Query and Execute message it sends, over all its connections.
+
+| what | requests | statements | per request |
+|---|---:|---:|---:|
+${[...report.loadSql, ...report.probes].map(sqlRow).join('\n')}
+
+The evaluation config is read in 2 statements per load (features with their states, live options with
+their effective weights), whatever the number of features (1 or 100 above); on a warm cache none. Identity
+bookkeeping: none for an identity this process saw within the last minute with unchanged traits; otherwise
+one upsert, shared by the requests that arrive together (hence below 1 per request under load).
+`;
+}
+
+const KEPT_SECTIONS = ['## Exposures', '## Analytics'];
+
+/** Writes BENCHMARKS.md: the flags part from this run, the other sections as they were. */
+export function writeBenchmarks(path: string, flags: string): void {
+  const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const kept = KEPT_SECTIONS.map((heading) => {
+    const start = previous.indexOf(`\n${heading}`);
+    if (start < 0) return `${heading}\n\n(filled by the ${heading.slice(3).toLowerCase()} benchmarks)\n`;
+    const rest = previous.slice(start + 1);
+    const next = rest.slice(heading.length).search(/\n## /);
+    return next < 0 ? rest : rest.slice(0, heading.length + next + 1);
+  });
+  writeFileSync(path, `${flags.trimEnd()}\n\n${kept.map((section) => section.trimEnd()).join('\n\n')}\n`);
+}

@@ -1,0 +1,213 @@
+// `npm run bench`: flagledger's flags evaluation against a bare Yoga + Pothos baseline and
+// against Unleash, on the local PostgreSQL, in one run; writes BENCHMARKS.md.
+//
+// Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or BENCH_DATABASE_URL (an
+// admin connection; scratch databases flagledger_bench and unleash_bench are created and
+// dropped). Installs unleash-server into .bench/unleash on the first run (npm registry).
+// BENCH_DURATION (seconds per measured run, default 15), BENCH_WARMUP (default 5).
+import pg from 'pg';
+import { flagsBody, flagsOnce, seedBenchProject, startFlagledger } from './flagledger.js';
+import { runLoad, type LoadResult } from './load.js';
+import { dropDatabase, freshDatabase, sleep, startChild } from './processes.js';
+import { describeMachine, type FlagsReport, flagsSection, type SqlProbe, writeBenchmarks } from './report.js';
+import { startSqlCounter } from './sql-counter.js';
+import { installUnleash, startUnleash, seedUnleash, UNLEASH_FRONTEND_TOKEN, unleashFrontendOnce } from './unleash.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DURATION = Number(process.env.BENCH_DURATION ?? 15);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+const CONNECTIONS = 50;
+const FEATURES = 100;
+const MULTIVARIATE = 20;
+/** Returning identities; all are seen in the warm-up, well within a minute of the measured run. */
+const IDENTITIES = 10_000;
+
+const PORTS = { flagledger: 4801, flagledgerNoCache: 4802, baseline: 4811, unleash: 4821 };
+
+function randomUser(): string {
+  return `user-${Math.floor(Math.random() * IDENTITIES)}`;
+}
+
+function log(message: string): void {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+function summary(r: LoadResult): string {
+  return `${r.title}: ${Math.round(r.requestsPerSecond)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests, ${r.failures} failures`;
+}
+
+async function postgresVersion(): Promise<string> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ server_version: string }>('SHOW server_version');
+    return `PostgreSQL ${rows[0].server_version.split(' ')[0]}`;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Sequential requests, counting the statements the server sent meanwhile. */
+async function probe(what: string, statements: () => number, requests: number, send: (i: number) => Promise<void>): Promise<SqlProbe> {
+  const before = statements();
+  for (let i = 0; i < requests; i++) await send(i);
+  await sleep(100); // identity upserts are flushed right after a request; nothing should trail
+  return { what, requests, statements: statements() - before };
+}
+
+async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; floor: LoadResult; loadSql: SqlProbe[]; probes: SqlProbe[] }> {
+  const name = 'flagledger_bench';
+  await freshDatabase(ADMIN_URL, name);
+  const target = new URL(ADMIN_URL);
+  const counter = await startSqlCounter({ host: target.hostname, port: Number(target.port || 5432) });
+  const viaCounter = new URL(ADMIN_URL);
+  viaCounter.port = String(counter.port);
+  viaCounter.pathname = `/${name}`;
+  const databaseUrl = viaCounter.toString();
+  const server = await startFlagledger('flagledger', databaseUrl, PORTS.flagledger);
+  try {
+    log(`flagledger up; creating ${FEATURES} features (${MULTIVARIATE} multivariate) with the admin API`);
+    const project = await seedBenchProject(server.url, FEATURES, MULTIVARIATE);
+    const sample = await flagsOnce(server.url, project.environmentKey, 'sanity');
+    const withVariant = sample.filter((flag) => flag.variant !== null).length;
+    if (sample.length !== FEATURES || withVariant !== MULTIVARIATE) throw new Error(`unexpected flags: ${sample.length} flags, ${withVariant} with a variant`);
+
+    const url = `${server.url}/graphql`;
+    const headers = { 'x-environment-key': project.environmentKey };
+    const verifyBody = (body: string) => body.startsWith('{"data":{"flags":[{') && !body.includes('"errors"');
+    const count = () => counter.statements();
+
+    const probes: SqlProbe[] = [];
+    const send = (key: string, identifier: string, base = server.url) => async () => void (await flagsOnce(base, key, identifier));
+    probes.push(await probe('sequential, a new identity each (first sight)', count, 200, (i) => send(project.environmentKey, `probe-${i}`)()));
+    probes.push(await probe('sequential, the same identities again (warm cache)', count, 200, (i) => send(project.environmentKey, `probe-${i}`)()));
+
+    log(`warm-up: ${IDENTITIES} identities, first sight`);
+    let before = count();
+    const warmup = await runLoad({ title: 'warm-up', url, headers, connections: CONNECTIONS, amount: IDENTITIES, vary: (n) => ({ body: flagsBody(`user-${n % IDENTITIES}`) }), verifyBody });
+    const loadSql: SqlProbe[] = [{ what: `load, ${fmtInt(IDENTITIES)} new identities (warm-up)`, requests: warmup.requests, statements: count() - before }];
+    log(summary(warmup));
+    if (WARMUP > 0) await runLoad({ title: 'warm-up 2', url, headers, connections: CONNECTIONS, duration: WARMUP, vary: () => ({ body: flagsBody(randomUser()) }) });
+
+    log('(a) flagledger flags, returning identities');
+    before = count();
+    const a = await runLoad({ title: '(a) flagledger', url, headers, connections: CONNECTIONS, duration: DURATION, vary: () => ({ body: flagsBody(randomUser()) }), verifyBody });
+    loadSql.unshift({ what: 'load (a): returning identities, warm cache', requests: a.requests, statements: count() - before });
+    log(summary(a));
+
+    log("(a') flagledger flags, a new identity per request");
+    before = count();
+    const aNew = await runLoad({ title: "(a') flagledger, new identities", url, headers, connections: CONNECTIONS, duration: DURATION, vary: (n) => ({ body: flagsBody(`new-${n}`) }), verifyBody });
+    loadSql.splice(1, 0, { what: "load (a′): a new identity per request", requests: aNew.requests, statements: count() - before });
+    log(summary(aNew));
+
+    // The server's floor: the same HTTP, auth and GraphQL pipeline with nothing to execute.
+    log('(a0) flagledger { __typename }');
+    const floorBody = JSON.stringify({ query: '{ __typename }' });
+    const floor = await runLoad({ title: '(a0) flagledger __typename', url, headers, connections: CONNECTIONS, duration: DURATION, vary: () => ({ body: floorBody }) });
+    log(summary(floor));
+
+    // Config loads: a second server on the same database with the cache off (TTL 0) loads the
+    // config on every request: for 100 features and for the demo environment's 1.
+    const uncached = await startFlagledger('flagledger-uncached', databaseUrl, PORTS.flagledgerNoCache, { CACHE_TTL_SECONDS: '0' });
+    try {
+      await flagsOnce(uncached.url, project.environmentKey, 'probe-0');
+      await flagsOnce(uncached.url, project.demoEnvironmentKey, 'probe-0');
+      probes.push(await probe('cache off, 100 features (config load each)', count, 100, () => send(project.environmentKey, 'probe-0', uncached.url)()));
+      probes.push(await probe('cache off, 1 feature (config load each)', count, 100, () => send(project.demoEnvironmentKey, 'probe-0', uncached.url)()));
+    } finally {
+      await uncached.child.stop();
+    }
+    return { a, aNew, floor, loadSql, probes };
+  } finally {
+    await server.child.stop();
+    await counter.close();
+    await dropDatabase(ADMIN_URL, name);
+  }
+}
+
+async function benchBaseline(): Promise<LoadResult> {
+  const base = `http://127.0.0.1:${PORTS.baseline}`;
+  const child = await startChild('baseline', process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts'], { PORT: String(PORTS.baseline), NODE_ENV: 'production' }, `${base}/graphql?query=%7B__typename%7D`);
+  try {
+    const url = `${base}/graphql`;
+    const query = 'query Items($identifier: String) { items(identifier: $identifier) { name enabled value variant reason } }';
+    const vary = () => ({ body: JSON.stringify({ query, variables: { identifier: randomUser() } }) });
+    const verifyBody = (body: string) => body.startsWith('{"data":{"items":[{');
+    if (WARMUP > 0) await runLoad({ title: 'warm-up', url, connections: CONNECTIONS, duration: WARMUP, vary });
+    log('(b) baseline');
+    const b = await runLoad({ title: '(b) baseline', url, connections: CONNECTIONS, duration: DURATION, vary, verifyBody });
+    log(summary(b));
+    return b;
+  } finally {
+    await child.stop();
+  }
+}
+
+async function benchUnleash(): Promise<LoadResult> {
+  const name = 'unleash_bench';
+  installUnleash();
+  const databaseUrl = await freshDatabase(ADMIN_URL, name);
+  const unleash = await startUnleash(databaseUrl, PORTS.unleash);
+  try {
+    log(`Unleash up; creating ${FEATURES} flags (${MULTIVARIATE} with 3 variants) with its admin API`);
+    await seedUnleash(unleash.url, FEATURES, MULTIVARIATE);
+    // Its frontend API serves from an in-memory copy: wait until it has every flag.
+    for (let attempt = 0; ; attempt++) {
+      const toggles = await unleashFrontendOnce(unleash.url, 'sanity');
+      const withVariant = toggles.filter((toggle) => toggle.variant?.enabled).length;
+      if (toggles.length === FEATURES && withVariant === MULTIVARIATE) break;
+      if (attempt > 120) throw new Error(`Unleash frontend API shows ${toggles.length} flags, ${withVariant} with a variant`);
+      await sleep(1000);
+    }
+    const url = `${unleash.url}/api/frontend`;
+    const headers = { authorization: UNLEASH_FRONTEND_TOKEN };
+    const vary = () => ({ path: `/api/frontend?userId=${randomUser()}` });
+    const verifyBody = (body: string) => body.startsWith('{"toggles":[{');
+    if (WARMUP > 0) await runLoad({ title: 'warm-up', url, method: 'GET', headers, connections: CONNECTIONS, duration: WARMUP, vary });
+    log('(c) Unleash');
+    const c = await runLoad({ title: '(c) Unleash', url, method: 'GET', headers, connections: CONNECTIONS, duration: DURATION, vary, verifyBody });
+    log(summary(c));
+    return c;
+  } finally {
+    await unleash.child.stop();
+    await dropDatabase(ADMIN_URL, name);
+  }
+}
+
+function fmtInt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const machine = describeMachine(await postgresVersion());
+  log(`${machine.cores} cores, ${machine.model}, load average ${machine.load}; ${DURATION} s per run, ${CONNECTIONS} connections`);
+  const flagledger = await benchFlagledger();
+  const b = await benchBaseline();
+  const c = await benchUnleash();
+  const report: FlagsReport = {
+    machine,
+    command: 'npm run bench',
+    startedAt,
+    durationSeconds: DURATION,
+    connections: CONNECTIONS,
+    identities: IDENTITIES,
+    a: flagledger.a,
+    aNew: flagledger.aNew,
+    floor: flagledger.floor,
+    b,
+    c,
+    loadSql: flagledger.loadSql,
+    probes: flagledger.probes,
+    loadAverageBefore: machine.load,
+    loadAverageAfter: describeMachine(machine.postgres).load,
+  };
+  writeBenchmarks('BENCHMARKS.md', flagsSection(report));
+  log(`a/c = ${(flagledger.a.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, a/b = ${(flagledger.a.requestsPerSecond / b.requestsPerSecond).toFixed(2)}; wrote BENCHMARKS.md`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

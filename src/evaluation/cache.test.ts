@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { EvaluationConfigCache } from './cache.js';
+import type { EvaluationConfig } from './config.js';
+
+/** A load whose completion the test controls; `version` tells the loads apart. */
+function controlledLoads() {
+  const pending: { environmentId: number; finish: (config: EvaluationConfig) => void; fail: (error: Error) => void }[] = [];
+  let version = 0;
+  const load = (environmentId: number) =>
+    new Promise<EvaluationConfig | undefined>((resolve, reject) => {
+      pending.push({ environmentId, finish: resolve, fail: reject });
+    });
+  const config = () => ({ environmentId: 1, environmentKey: `v${++version}` }) as unknown as EvaluationConfig;
+  return { pending, load, config };
+}
+
+describe('evaluation config cache', () => {
+  it('shares one load between concurrent callers and serves the result without loading again', async () => {
+    const { pending, load, config } = controlledLoads();
+    const cache = new EvaluationConfigCache(load, 30_000);
+    const a = cache.get(1);
+    const b = cache.get(1);
+    expect(pending).toHaveLength(1);
+    const loaded = config();
+    pending[0].finish(loaded);
+    expect(await a).toBe(loaded);
+    expect(await b).toBe(loaded);
+    expect(cache.get(1)).toBe(loaded);
+    expect(cache.loads).toBe(1);
+  });
+
+  it('does not keep a load that an invalidation overtook', async () => {
+    const { pending, load, config } = controlledLoads();
+    const cache = new EvaluationConfigCache(load, 30_000);
+    const stale = cache.get(1);
+    cache.invalidate([1]);
+    const fresh = cache.get(1);
+    expect(pending).toHaveLength(2);
+    const staleConfig = config();
+    pending[0].finish(staleConfig);
+    expect(await stale).toBe(staleConfig);
+    const freshConfig = config();
+    pending[1].finish(freshConfig);
+    expect(await fresh).toBe(freshConfig);
+    expect(await cache.get(1)).toBe(freshConfig);
+  });
+
+  it('expires entries after the TTL and forgets failed loads', async () => {
+    const { pending, load, config } = controlledLoads();
+    let now = 1_000;
+    const cache = new EvaluationConfigCache(load, 30_000, () => now);
+    const first = cache.get(1);
+    pending[0].fail(new Error('database down'));
+    await expect(first).rejects.toThrow('database down');
+    const second = cache.get(1);
+    expect(pending).toHaveLength(2);
+    const loaded = config();
+    pending[1].finish(loaded);
+    expect(await second).toBe(loaded);
+    now += 29_999;
+    expect(cache.get(1)).toBe(loaded);
+    now += 1;
+    void cache.get(1);
+    expect(pending).toHaveLength(3);
+  });
+
+  it('invalidates only the named environments', async () => {
+    const { pending, load, config } = controlledLoads();
+    const cache = new EvaluationConfigCache(load, 30_000);
+    void cache.get(1);
+    void cache.get(2);
+    pending[0].finish(config());
+    pending[1].finish(config());
+    await Promise.resolve();
+    cache.invalidate([2]);
+    expect(cache.get(1)).toBeDefined();
+    void cache.get(2);
+    expect(pending.map((p) => p.environmentId)).toEqual([1, 2, 2]);
+  });
+});

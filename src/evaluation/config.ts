@@ -1,0 +1,127 @@
+// An environment's evaluation config: everything `flags` needs, read from the database in a
+// fixed number of statements (two, whatever the number of features) and compiled once for
+// the engine (SPEC.md section 3).
+import { type FeatureContext, type FeatureValue, type PreparedEnvironment, prepareEnvironment } from '../engine/index.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+
+/** One live feature of the environment, with what exposures need to name its variants. */
+export interface ConfiguredFeature {
+  name: string;
+  featureId: number;
+  /** `FeatureState.id`: the hashing key of multivariate splits. */
+  stateId: number;
+  /** Has at least one live option. */
+  multivariate: boolean;
+  /** Live options by variant key (options without a key are not listed). */
+  optionIdByVariantKey: ReadonlyMap<string, number>;
+}
+
+export interface EvaluationConfig {
+  environmentId: number;
+  environmentKey: string;
+  /** The engine's compiled form of the environment's features. */
+  engine: PreparedEnvironment;
+  /** Live features ordered by name (the order `flags` answers in). */
+  features: readonly ConfiguredFeature[];
+  featuresByName: ReadonlyMap<string, ConfiguredFeature>;
+  featuresById: ReadonlyMap<number, ConfiguredFeature>;
+}
+
+interface StateRow {
+  environmentKey: string;
+  environmentName: string;
+  stateId: number | null;
+  featureId: number | null;
+  name: string | null;
+  enabled: boolean | null;
+  value: unknown;
+}
+
+interface OptionRow {
+  optionId: number;
+  featureId: number;
+  key: string | null;
+  value: unknown;
+  weight: number;
+  priority: number;
+}
+
+/**
+ * Reads the environment's live (non-archived) features with their states, and their live
+ * options with the environment's effective weights. Undefined when the environment does not exist.
+ */
+export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: number): Promise<EvaluationConfig | undefined> {
+  const [states, options] = await Promise.all([
+    // The environment row comes back even when it has no features (LEFT JOIN).
+    // DB NULL in FeatureState.value means "inherit initialValue"; a JSON null is a value.
+    prisma.$queryRaw<StateRow[]>`
+      SELECT e."key" AS "environmentKey", e."name" AS "environmentName",
+             fs."id" AS "stateId", f."id" AS "featureId", f."name", fs."enabled",
+             CASE WHEN fs."id" IS NULL THEN NULL WHEN fs."value" IS NULL THEN f."initialValue" ELSE fs."value" END AS "value"
+      FROM "Environment" e
+      LEFT JOIN ("FeatureState" fs JOIN "Feature" f ON f."id" = fs."featureId" AND f."archivedAt" IS NULL)
+        ON fs."environmentId" = e."id"
+      WHERE e."id" = ${environmentId}`,
+    prisma.$queryRaw<OptionRow[]>`
+      SELECT o."id" AS "optionId", o."featureId", o."key", o."value",
+             COALESCE(a."weight", o."defaultWeight")::float8 AS "weight", o."priority"
+      FROM "FeatureState" fs
+      JOIN "Feature" f ON f."id" = fs."featureId" AND f."archivedAt" IS NULL
+      JOIN "MultivariateOption" o ON o."featureId" = fs."featureId" AND o."archivedAt" IS NULL
+      LEFT JOIN "VariantAllocation" a ON a."featureStateId" = fs."id" AND a."optionId" = o."id"
+      WHERE fs."environmentId" = ${environmentId}
+      ORDER BY o."featureId", o."priority", o."id"`,
+  ]);
+  if (states.length === 0) return undefined;
+  return buildEvaluationConfig(environmentId, states, options);
+}
+
+function buildEvaluationConfig(environmentId: number, states: StateRow[], options: OptionRow[]): EvaluationConfig {
+  const { environmentKey, environmentName } = states[0];
+  const optionsByFeature = new Map<number, OptionRow[]>();
+  for (const option of options) {
+    const list = optionsByFeature.get(option.featureId);
+    if (list) list.push(option);
+    else optionsByFeature.set(option.featureId, [option]);
+  }
+
+  const featureContexts: Record<string, FeatureContext> = {};
+  const features: ConfiguredFeature[] = [];
+  for (const row of states) {
+    if (row.stateId === null || row.featureId === null || row.name === null) continue;
+    const featureOptions = optionsByFeature.get(row.featureId) ?? [];
+    const variants: FeatureValue[] = featureOptions.map((option) => ({
+      value: option.value,
+      weight: Number(option.weight),
+      priority: option.priority,
+      key: option.key,
+    }));
+    featureContexts[row.name] = {
+      key: String(row.stateId),
+      name: row.name,
+      enabled: row.enabled === true,
+      value: row.value ?? null,
+      variants: variants.length ? variants : null,
+    };
+    const optionIdByVariantKey = new Map<string, number>();
+    for (const option of featureOptions) if (option.key !== null) optionIdByVariantKey.set(option.key, option.optionId);
+    features.push({
+      name: row.name,
+      featureId: row.featureId,
+      stateId: row.stateId,
+      multivariate: featureOptions.length > 0,
+      optionIdByVariantKey,
+    });
+  }
+  // Code-point order, the same on every server whatever its locale.
+  features.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  return {
+    environmentId,
+    environmentKey,
+    engine: prepareEnvironment({ environment: { key: environmentKey, name: environmentName }, features: featureContexts }),
+    features,
+    featuresByName: new Map(features.map((feature) => [feature.name, feature])),
+    featuresById: new Map(features.map((feature) => [feature.featureId, feature])),
+  };
+}

@@ -1,0 +1,68 @@
+// Client queries `flags` and `flag`: evaluation of the caller's environment (X-Environment-Key).
+import { GraphQLError } from 'graphql';
+import type { Context } from '../context.js';
+import type { FlagResult } from '../engine/index.js';
+import { builder } from '../schema/builder.js';
+import type { EvaluationService } from './service.js';
+
+export const FlagType = builder.objectRef<FlagResult>('Flag').implement({
+  description: "A feature's evaluation for one identity (or for none) in the caller's environment.",
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    enabled: t.exposeBoolean('enabled'),
+    value: t.expose('value', { type: 'JSON', nullable: true, description: 'The winning variant\'s value, else the environment\'s value.' }),
+    variant: t.exposeString('variant', {
+      nullable: true,
+      description: 'The variant key served: an option key, `control` (no option won), or null (no identity, no options, or an option without a key).',
+    }),
+    reason: t.exposeString('reason', { description: '`DEFAULT` or `SPLIT; weight=<weight>`.' }),
+  }),
+});
+
+function evaluationOf(context: Context): { service: EvaluationService; environment: Extract<Context['caller'], { kind: 'client' }> } {
+  const service = context.services.evaluation as EvaluationService | undefined;
+  if (context.caller.kind !== 'client' || !service) {
+    // authScopes already refuse everyone but clients; this keeps the types honest.
+    throw new GraphQLError('These credentials do not allow this operation.', { extensions: { code: 'FORBIDDEN' } });
+  }
+  return { service, environment: context.caller };
+}
+
+builder.queryFields((t) => ({
+  flags: t.field({
+    type: [FlagType],
+    authScopes: { client: true },
+    description:
+      "Every live flag of the caller's environment, ordered by name. With an `identifier`, multivariate flags are split for that identity (created on first sight; `traits` are merged into its stored traits, null deletes one).",
+    args: {
+      identifier: t.arg.string({ required: false }),
+      traits: t.arg({ type: 'JSON', required: false }),
+      recordExposures: t.arg.boolean({
+        required: false,
+        defaultValue: false,
+        description: 'Record a SERVER exposure for each multivariate flag served with a variant key.',
+      }),
+    },
+    resolve: (_parent, args, context) => {
+      const { service, environment } = evaluationOf(context);
+      return service.evaluate(environment, args);
+    },
+  }),
+  flag: t.field({
+    type: FlagType,
+    nullable: true,
+    authScopes: { client: true },
+    description: "One flag of the caller's environment by feature name; null when it has no such live feature.",
+    args: {
+      name: t.arg.string({ required: true }),
+      identifier: t.arg.string({ required: false }),
+      traits: t.arg({ type: 'JSON', required: false }),
+      recordExposures: t.arg.boolean({ required: false, defaultValue: false }),
+    },
+    resolve: async (_parent, args, context) => {
+      const { service, environment } = evaluationOf(context);
+      const [flag] = await service.evaluate(environment, args, args.name);
+      return flag ?? null;
+    },
+  }),
+}));

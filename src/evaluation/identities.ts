@@ -1,0 +1,158 @@
+// Identities as `flags` meets them: created on first sight, traits merged, lastSeenAt kept
+// fresh to about a minute, without a database write on every request.
+//
+// - An identity seen by this process within TOUCH_INTERVAL_MS whose request brings no trait
+//   change costs no SQL at all.
+// - Anything else (new identity, changed traits, last write older than the interval) is one
+//   upsert; upserts of requests that arrive together are merged into one statement.
+import type { TraitValue } from '../engine/index.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+
+export type Traits = Record<string, TraitValue>;
+
+export interface KnownIdentity {
+  id: number;
+  identifier: string;
+  /** The merged traits as stored. */
+  traits: Traits;
+}
+
+interface SeenIdentity extends KnownIdentity {
+  writtenAt: number;
+}
+
+interface PendingUpsert {
+  environmentId: number;
+  identifier: string;
+  /** Trait changes in arrival order; null deletes a trait. */
+  patch: Traits;
+  waiters: { resolve: (identity: KnownIdentity) => void; reject: (error: unknown) => void }[];
+}
+
+/** lastSeenAt is refreshed (and traits re-read) at most this often per identity and process. */
+export const TOUCH_INTERVAL_MS = 60_000;
+const MAX_REMEMBERED = 100_000;
+const MAX_BATCH = 500;
+
+export class IdentityStore {
+  private readonly seen = new Map<string, SeenIdentity>();
+  private pending = new Map<string, PendingUpsert>();
+  private flushScheduled = false;
+  /** Upsert statements issued (tests, benchmarks). */
+  statements = 0;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** What this process knows of an identity, without SQL (for assignments). */
+  known(environmentId: number, identifier: string): KnownIdentity | undefined {
+    return this.seen.get(memoryKey(environmentId, identifier));
+  }
+
+  /**
+   * The identity (created when new) with `patch` merged into its traits. Synchronous when
+   * nothing needs writing.
+   */
+  resolve(environmentId: number, identifier: string, patch: Traits | undefined): KnownIdentity | Promise<KnownIdentity> {
+    const key = memoryKey(environmentId, identifier);
+    const seen = this.seen.get(key);
+    if (seen && this.now() - seen.writtenAt < TOUCH_INTERVAL_MS && !changesTraits(seen.traits, patch)) return seen;
+    return this.enqueue(key, environmentId, identifier, patch ?? {});
+  }
+
+  private enqueue(key: string, environmentId: number, identifier: string, patch: Traits): Promise<KnownIdentity> {
+    return new Promise<KnownIdentity>((resolve, reject) => {
+      const pending = this.pending.get(key);
+      if (pending) {
+        Object.assign(pending.patch, patch);
+        pending.waiters.push({ resolve, reject });
+      } else {
+        // A null-prototype copy: merging a trait named "__proto__" stays a plain property.
+        const copy: Traits = Object.assign(Object.create(null) as Traits, patch);
+        this.pending.set(key, { environmentId, identifier, patch: copy, waiters: [{ resolve, reject }] });
+      }
+      if (this.pending.size >= MAX_BATCH) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After the current I/O phase: requests that arrived together share one statement.
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    void this.write(batch);
+  }
+
+  private async write(batch: PendingUpsert[]): Promise<void> {
+    // A fixed row order: concurrent batches lock the same rows in the same order (no deadlock).
+    batch.sort((a, b) => a.environmentId - b.environmentId || (a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0));
+    const input = JSON.stringify(batch.map(({ environmentId, identifier, patch }) => ({ environmentId, identifier, traits: patch })));
+    try {
+      this.statements += 1;
+      const writtenAt = this.now();
+      // Null trait values delete the trait (jsonb_strip_nulls after the merge), as in Flagsmith.
+      const rows = await this.prisma.$queryRaw<{ id: number; environmentId: number; identifier: string; traits: Traits }[]>`
+        WITH input AS (
+          SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS r("environmentId" int, "identifier" text, "traits" jsonb)
+        )
+        INSERT INTO "Identity" AS i ("environmentId", "identifier", "traits", "lastSeenAt", "updatedAt")
+        SELECT "environmentId", "identifier", jsonb_strip_nulls("traits"), now(), now() FROM input
+        ORDER BY "environmentId", "identifier"
+        ON CONFLICT ("environmentId", "identifier") DO UPDATE SET
+          "traits" = jsonb_strip_nulls(i."traits" || (
+            SELECT input."traits" FROM input
+            WHERE input."environmentId" = EXCLUDED."environmentId" AND input."identifier" = EXCLUDED."identifier")),
+          "lastSeenAt" = now(),
+          "updatedAt" = now()
+        RETURNING i."id", i."environmentId", i."identifier", i."traits"`;
+      const byKey = new Map(rows.map((row) => [memoryKey(row.environmentId, row.identifier), row]));
+      for (const item of batch) {
+        const key = memoryKey(item.environmentId, item.identifier);
+        const row = byKey.get(key);
+        if (!row) {
+          for (const waiter of item.waiters) waiter.reject(new Error(`identity upsert returned no row for ${key}`));
+          continue;
+        }
+        const identity: SeenIdentity = { id: row.id, identifier: row.identifier, traits: row.traits ?? {}, writtenAt };
+        this.remember(key, identity);
+        for (const waiter of item.waiters) waiter.resolve(identity);
+      }
+    } catch (error) {
+      for (const item of batch) for (const waiter of item.waiters) waiter.reject(error);
+    }
+  }
+
+  private remember(key: string, identity: SeenIdentity): void {
+    // Re-inserting moves the key to the end: the map's first keys are the least recently written.
+    this.seen.delete(key);
+    this.seen.set(key, identity);
+    if (this.seen.size > MAX_REMEMBERED) {
+      let excess = this.seen.size - MAX_REMEMBERED * 0.9;
+      for (const oldest of this.seen.keys()) {
+        if (excess-- <= 0) break;
+        this.seen.delete(oldest);
+      }
+    }
+  }
+}
+
+function memoryKey(environmentId: number, identifier: string): string {
+  return `${environmentId}:${identifier}`;
+}
+
+/** Whether merging `patch` into `traits` would change them (null = delete). */
+function changesTraits(traits: Traits, patch: Traits | undefined): boolean {
+  if (!patch) return false;
+  for (const name in patch) {
+    const value = patch[name];
+    if (value === null ? Object.hasOwn(traits, name) : traits[name] !== value) return true;
+  }
+  return false;
+}

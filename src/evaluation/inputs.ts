@@ -1,0 +1,49 @@
+// Checks of what a client sends to `flags` / `flag`. These are queries, so a bad argument is
+// a GraphQL error with `extensions.code` (there is no result union to put it in).
+import { GraphQLError } from 'graphql';
+import type { Traits } from './identities.js';
+
+export const IDENTIFIER_MAX = 2000;
+export const TRAITS_MAX = 100;
+export const TRAIT_NAME_MAX = 200;
+export const TRAIT_STRING_MAX = 2000;
+
+/** 1-2000 characters, taken as given (identifiers are opaque: no trimming). */
+export function checkIdentifier(identifier: string): string {
+  if (identifier.length < 1 || identifier.length > IDENTIFIER_MAX) {
+    throw new GraphQLError(`An identifier must be 1-${IDENTIFIER_MAX} characters.`, {
+      extensions: { code: 'INVALID_IDENTIFIER' },
+    });
+  }
+  return identifier;
+}
+
+export function invalidInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'INVALID_INPUT' } });
+}
+
+/**
+ * Traits: a JSON object of at most 100 scalar values (string up to 2000 characters, finite
+ * number, boolean, or null to delete the trait); names of 1-200 characters.
+ */
+export function checkTraits(raw: unknown): Traits | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidInput('traits must be a JSON object of trait names to values.');
+  const names = Object.keys(raw);
+  if (names.length > TRAITS_MAX) throw invalidInput(`At most ${TRAITS_MAX} traits per request.`);
+  // Null prototype: a trait named "__proto__" is just a trait.
+  const traits = Object.create(null) as Traits;
+  for (const name of names) {
+    const value = (raw as Record<string, unknown>)[name];
+    if (name.length < 1 || name.length > TRAIT_NAME_MAX) throw invalidInput(`Trait names must be 1-${TRAIT_NAME_MAX} characters.`);
+    if (typeof value === 'string') {
+      if (value.length > TRAIT_STRING_MAX) throw invalidInput(`Trait "${name}": strings are at most ${TRAIT_STRING_MAX} characters.`);
+    } else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw invalidInput(`Trait "${name}": numbers must be finite.`);
+    } else if (typeof value !== 'boolean' && value !== null) {
+      throw invalidInput(`Trait "${name}": a trait value is a string, number, boolean or null (null deletes the trait).`);
+    }
+    traits[name] = value;
+  }
+  return traits;
+}
