@@ -1,19 +1,17 @@
 // Checks of what a client sends to `flags` / `flag`. These are queries, so a bad argument is
 // a GraphQL error with `extensions.code` (there is no result union to put it in).
 import { GraphQLError } from 'graphql';
+import { IDENTIFIER_RULE, isValidIdentifier } from '../identities/identifier.js';
 import type { Traits } from './identities.js';
 
-export const IDENTIFIER_MAX = 2000;
 export const TRAITS_MAX = 100;
 export const TRAIT_NAME_MAX = 200;
 export const TRAIT_STRING_MAX = 2000;
 
-/** 1-2000 characters, taken as given (identifiers are opaque: no trimming). */
+/** Taken as given (identifiers are opaque: no trimming); the same rule as exposures. */
 export function checkIdentifier(identifier: string): string {
-  if (identifier.length < 1 || identifier.length > IDENTIFIER_MAX) {
-    throw new GraphQLError(`An identifier must be 1-${IDENTIFIER_MAX} characters.`, {
-      extensions: { code: 'INVALID_IDENTIFIER' },
-    });
+  if (!isValidIdentifier(identifier)) {
+    throw new GraphQLError(IDENTIFIER_RULE, { extensions: { code: 'INVALID_IDENTIFIER' } });
   }
   return identifier;
 }

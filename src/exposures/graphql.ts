@@ -9,7 +9,8 @@ import { ErrorInterface } from '../errors/graphql.js';
 import type { Exposure } from '../generated/prisma/client.js';
 import { builder } from '../schema/builder.js';
 import { BatchTooLargeError, type ExposureResult, exposureRecorder, type ExposureStatus } from './record.js';
-import { EVENT_ID_MAX_LENGTH, type ExposureReport, IDENTIFIER_MAX_BYTES, IDENTIFIER_MAX_LENGTH, MAX_BATCH_SIZE } from './rules.js';
+import { IDENTIFIER_MAX_BYTES, IDENTIFIER_MAX_LENGTH } from '../identities/identifier.js';
+import { EVENT_ID_MAX_LENGTH, type ExposureReport, MAX_BATCH_SIZE } from './rules.js';
 
 const ExposureStatusEnum = builder.enumType('ExposureStatus', {
   description: 'What became of one reported exposure.',

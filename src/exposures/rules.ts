@@ -1,16 +1,10 @@
 // The rules an exposure report must meet (SPEC.md section 5), checked item by item. The
 // checks that need the database (feature, variant key) take the feature catalog's answer.
 import { ValidationError } from '../errors/app-errors.js';
+import { IDENTIFIER_RULE, isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
 import type { CatalogFeature } from './catalog.js';
 
 export const MAX_BATCH_SIZE = 1000;
-export const IDENTIFIER_MAX_LENGTH = 2000;
-/**
- * The unique index on Identity(environmentId, identifier) holds entries of at most 2704 bytes:
- * 2000 characters outside ASCII can be 8000. A longer identifier would fail its whole batch in
- * the database; it is refused on its own instead.
- */
-export const IDENTIFIER_MAX_BYTES = 2600;
 export const EVENT_ID_MAX_LENGTH = 200;
 /** Clocks drift: a report up to 5 minutes ahead of the server is accepted as is. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -26,7 +20,6 @@ const FEATURE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,150}$/;
  * PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate would be silently replaced on
  * the way in (the stored value would differ from the reported one): both are refused.
  */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export interface ExposureReport {
   feature: string;
@@ -79,15 +72,10 @@ export function validateReport(
     optionId = id;
   }
   const { identifier } = report;
-  if (
-    identifier.length < 1 ||
-    identifier.length > IDENTIFIER_MAX_LENGTH ||
-    UNSTORABLE.test(identifier) ||
-    (identifier.length > IDENTIFIER_MAX_BYTES / 4 && Buffer.byteLength(identifier, 'utf8') > IDENTIFIER_MAX_BYTES)
-  ) {
+  if (!isValidIdentifier(identifier)) {
     return new ValidationError(
       'INVALID_IDENTIFIER',
-      `An identifier is 1-${IDENTIFIER_MAX_LENGTH} characters and at most ${IDENTIFIER_MAX_BYTES} bytes of UTF-8 (no NUL, no unpaired surrogate).`,
+      IDENTIFIER_RULE,
       [...path, 'identifier'],
     );
   }
@@ -100,7 +88,7 @@ export function validateReport(
     );
   }
   const eventId = report.eventId ?? null;
-  if (eventId !== null && (eventId.length < 1 || eventId.length > EVENT_ID_MAX_LENGTH || UNSTORABLE.test(eventId))) {
+  if (eventId !== null && (eventId.length < 1 || eventId.length > EVENT_ID_MAX_LENGTH || UNSTORABLE_TEXT.test(eventId))) {
     return new ValidationError(
       'INVALID_EVENT_ID',
       `An eventId is 1-${EVENT_ID_MAX_LENGTH} characters (no NUL, no unpaired surrogate).`,
