@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { hashSecret, newTokenSecret } from '../auth/credentials.js';
 import { EXPORT_COLUMNS, EXPORT_PAGE_SIZE } from './export.js';
 import { createFixtureExperiment, type FixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
+import { globalId } from '../../test/helpers/ids.js';
 
 const T0 = Date.parse('2026-05-01T00:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -132,11 +133,11 @@ describe.each(databaseKinds)('GET /exports/exposures on %s', (kind) => {
 
     expect(await status({})).toEqual([400, 'INVALID_INPUT']);
     expect(await status({ environment: 'garbage' })).toEqual([400, 'INVALID_INPUT']);
-    expect(await status({ environment: Buffer.from(`Project:${experiment.projectId}`).toString('base64') })).toEqual([400, 'INVALID_INPUT']);
+    expect(await status({ environment: globalId('Project', experiment.projectId) })).toEqual([400, 'INVALID_INPUT']);
     expect(await status({ environment, after: '-1' })).toEqual([400, 'INVALID_INPUT']);
     expect(await status({ environment, after: 'abc' })).toEqual([400, 'INVALID_INPUT']);
     expect(await status({ environment, format: 'xml' })).toEqual([400, 'INVALID_INPUT']);
-    expect(await status({ environment: Buffer.from('Environment:99999').toString('base64') })).toEqual([404, 'NOT_FOUND']);
+    expect(await status({ environment: globalId('Environment', 99999) })).toEqual([404, 'NOT_FOUND']);
     expect(await status({ environment, feature: 'nope' })).toEqual([404, 'FEATURE_NOT_FOUND']);
 
     const admin = await get({ environment, feature: 'banner' }, { authorization: `Bearer ${server.adminToken}` });

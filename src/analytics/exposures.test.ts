@@ -4,6 +4,7 @@ import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
+import { globalId } from '../../test/helpers/ids.js';
 
 const Exposures = graphql(`
   query AnalyticsExposures(
@@ -164,7 +165,7 @@ describe.each(databaseKinds)('exposures connection on %s', (kind) => {
     expect(await codes({ first: -1 })).toEqual(['INVALID_INPUT']);
     expect(await codes({ after: 'not a cursor' })).toEqual(['INVALID_INPUT']);
     expect(await codes({ feature: 'missing' })).toEqual(['FEATURE_NOT_FOUND']);
-    expect(await codes({ environmentId: Buffer.from('Environment:987654').toString('base64') })).toEqual(['NOT_FOUND']);
+    expect(await codes({ environmentId: globalId('Environment', 987654) })).toEqual(['NOT_FOUND']);
   });
 
   it('lets an ANALYTICS token read and not write; clients and strangers read nothing', async () => {

@@ -6,6 +6,7 @@ import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import type { EvaluationService } from './service.js';
+import { databaseId } from '../../test/helpers/ids.js';
 
 const Flags = graphql(`
   query Flags($identifier: String, $traits: JSON, $recordExposures: Boolean) {
@@ -246,7 +247,7 @@ describe.each(databaseKinds)('flags evaluation on %s', (kind) => {
     expect(await weighted(prod.key)).toMatchObject({ variant: null, value: 'unkeyed' });
 
     // An archived option (kept for its exposures) leaves evaluation with its allocation.
-    const unkeyedId = Number(Buffer.from(byKey(null).id, 'base64').toString().split(':')[1]);
+    const unkeyedId = databaseId(byKey(null).id);
     await server.services.prisma.multivariateOption.update({ where: { id: unkeyedId }, data: { archivedAt: new Date() } });
     await emitEnvironmentsChanged(server.services, [dev.id, prod.id]);
     expect(await weighted(prod.key)).toMatchObject({ variant: 'control', value: 'off' });

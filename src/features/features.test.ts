@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+import { databaseId, globalId } from '../../test/helpers/ids.js';
 
 const FeatureFields = `
   id name description initialValue defaultEnabled archivedAt isMultivariate
@@ -167,12 +168,6 @@ const CreateEnvironmentForFeatures = graphql(`
 
 type Environment = { id: string; name: string; key: string };
 
-function dbId(globalId: string): number {
-  return Number(Buffer.from(globalId, 'base64').toString().split(':')[1]);
-}
-function globalId(type: string, id: number): string {
-  return Buffer.from(`${type}:${id}`).toString('base64');
-}
 /** Narrows a mutation result to its payload, failing with the error it carried instead. */
 function ok<T extends { __typename: string }, N extends T['__typename']>(result: T, typename: N): Extract<T, { __typename: N }> {
   if (result.__typename !== typename) throw new Error(`expected ${typename}, got ${JSON.stringify(result)}`);
@@ -219,17 +214,17 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
     return (await server.data(UpdateState, { input: input as never })).updateFeatureState;
   }
   async function optionCount(featureGlobalId: string) {
-    return server.services.prisma.multivariateOption.count({ where: { featureId: dbId(featureGlobalId) } });
+    return server.services.prisma.multivariateOption.count({ where: { featureId: databaseId(featureGlobalId) } });
   }
   /** Records an exposure row directly, as the exposure log will (SPEC.md section 5). */
   async function exposeRow(featureGlobalId: string, variantKey: string, optionGlobalId?: string) {
-    const environmentId = dbId(environments[0].id);
+    const environmentId = databaseId(environments[0].id);
     const identity = await server.services.prisma.identity.create({ data: { environmentId, identifier: unique('user') } });
     await server.services.prisma.exposure.create({
       data: {
         environmentId,
-        featureId: dbId(featureGlobalId),
-        optionId: optionGlobalId ? dbId(optionGlobalId) : null,
+        featureId: databaseId(featureGlobalId),
+        optionId: optionGlobalId ? databaseId(optionGlobalId) : null,
         variantKey,
         identityId: identity.id,
         exposedAt: new Date(),
@@ -275,7 +270,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
         { key: 'blue.v2', weight: 30, overridden: false },
       ]);
     }
-    expect(announced).toEqual([environments.map((e) => dbId(e.id))]);
+    expect(announced).toEqual([environments.map((e) => databaseId(e.id))]);
 
     const listed = await server.data(ProjectFeatures, { id: projectId, name: 'button_colour' });
     expect(listed.project?.features.edges).toEqual([
@@ -310,7 +305,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
   it('stores blank keys as null and allows several unkeyed options on one feature', async () => {
     const feature = await newFeature([{ key: '   ', value: 1 }, { key: '', value: 2 }, { value: 3 }, { key: null, value: 4 }]);
     expect(feature.options.map((o) => o.key)).toEqual([null, null, null, null]);
-    const rows = await server.services.prisma.multivariateOption.findMany({ where: { featureId: dbId(feature.id) } });
+    const rows = await server.services.prisma.multivariateOption.findMany({ where: { featureId: databaseId(feature.id) } });
     expect(rows.map((r) => r.key)).toEqual([null, null, null, null]);
     const more = await createOption({ featureId: feature.id, key: ' \t ', value: 5 });
     expect(ok(more, 'CreateMultivariateOptionPayload').option.key).toBeNull();
@@ -430,7 +425,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
     // A key may still be set on the option that had none.
     const late = await updateOption({ id: unkeyed.id, key: 'first' });
     expect(ok(late, 'UpdateMultivariateOptionPayload').option.key).toBe('first');
-    const row = await server.services.prisma.multivariateOption.findUniqueOrThrow({ where: { id: dbId(keyed.id) } });
+    const row = await server.services.prisma.multivariateOption.findUniqueOrThrow({ where: { id: databaseId(keyed.id) } });
     expect(row.key).toBe('second');
   });
 
@@ -449,7 +444,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
     expect(deleted).toMatchObject({ __typename: 'DeleteMultivariateOptionPayload', archived: false, option: { key: 'gone', archivedAt: null } });
     expect(announced).toHaveLength(1);
     expect((await server.data(Node, { id: gone.id })).node).toBeNull();
-    expect(await server.services.prisma.variantAllocation.count({ where: { optionId: dbId(gone.id) } })).toBe(0);
+    expect(await server.services.prisma.variantAllocation.count({ where: { optionId: databaseId(gone.id) } })).toBe(0);
     // A deleted option's key is free again.
     expect(await createOption({ featureId: feature.id, key: 'gone', value: 9 })).toMatchObject({
       __typename: 'CreateMultivariateOptionPayload',
@@ -510,7 +505,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
       ],
       controlWeight: 0,
     });
-    expect(announced).toEqual([[dbId(environments[1].id)]]);
+    expect(announced).toEqual([[databaseId(environments[1].id)]]);
 
     // Raising a default now breaks development only (production overrides every option).
     const raise = await updateOption({ id: a.id, defaultWeight: 41 });
@@ -562,9 +557,9 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
       allocations: [{ optionId: b.id, weight: 5 }, { optionId: stranger.options[0].id, weight: 1 }],
     });
     expect(foreign).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND', path: ['allocations', '1', 'optionId'] });
-    const productionRow = await server.services.prisma.featureState.findUniqueOrThrow({ where: { id: dbId(production.id) }, include: { allocations: true } });
+    const productionRow = await server.services.prisma.featureState.findUniqueOrThrow({ where: { id: databaseId(production.id) }, include: { allocations: true } });
     expect(productionRow.enabled).toBe(false);
-    expect(productionRow.allocations.find((x) => x.optionId === dbId(b.id))?.weight).toBe(10);
+    expect(productionRow.allocations.find((x) => x.optionId === databaseId(b.id))?.weight).toBe(10);
   });
 
   it('ignores archived options in weight sums and refuses allocations for them', async () => {
@@ -722,7 +717,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
     const duplicates = results.map((r) => r.data?.createMultivariateOption).filter((r) => r?.__typename === 'VariantKeyError');
     expect(duplicates).toHaveLength(9);
     for (const duplicate of duplicates) expect(duplicate).toMatchObject({ code: 'DUPLICATE_VARIANT_KEY', key: 'race' });
-    expect(await server.services.prisma.multivariateOption.count({ where: { featureId: dbId(feature.id), key: 'race' } })).toBe(1);
+    expect(await server.services.prisma.multivariateOption.count({ where: { featureId: databaseId(feature.id), key: 'race' } })).toBe(1);
   });
 
   it('serialises concurrent writes on one feature: weights and priorities hold under races', async () => {
@@ -734,7 +729,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
     expect(results.filter((r) => r.__typename === 'WeightsError')).toHaveLength(2);
     const more = await Promise.all(Array.from({ length: 5 }, (_, i) => createOption({ featureId: feature.id, value: i })));
     expect(more.every((r) => r.__typename === 'CreateMultivariateOptionPayload')).toBe(true);
-    const rows = await server.services.prisma.multivariateOption.findMany({ where: { featureId: dbId(feature.id) }, orderBy: { id: 'asc' } });
+    const rows = await server.services.prisma.multivariateOption.findMany({ where: { featureId: databaseId(feature.id) }, orderBy: { id: 'asc' } });
     expect(rows.map((r) => r.priority)).toEqual([1, 2, 3, 4, 5, 6, 7]);
 
     const names = await Promise.all(Array.from({ length: 5 }, () => server.request(CreateFeature, { input: { projectId, name: 'racing_name' } })));
@@ -755,7 +750,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
       ...Array.from({ length: 3 }, (_, i) => server.data(CreateEnvironmentForFeatures, { input: { projectId: project.id, name: `env${i}` } })),
     ]);
     expect(results.every((r) => Object.values(r)[0].__typename.endsWith('Payload'))).toBe(true);
-    const projectRow = dbId(project.id);
+    const projectRow = databaseId(project.id);
     const features = await server.services.prisma.feature.count({ where: { projectId: projectRow } });
     const envs = await server.services.prisma.environment.count({ where: { projectId: projectRow } });
     expect([features, envs]).toEqual([4, 5]);
@@ -768,19 +763,19 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
     const feature = await newFeature([{ key: 'guarded', value: 1 }]);
     const prisma = server.services.prisma;
     const error = await prisma.multivariateOption
-      .create({ data: { featureId: dbId(feature.id), key: 'guarded', value: 2, priority: 9 } })
+      .create({ data: { featureId: databaseId(feature.id), key: 'guarded', value: 2, priority: 9 } })
       .then(() => undefined, (e: unknown) => e);
     expect(error).toBeDefined();
     expect(isVariantKeyUniqueViolation(error)).toBe(true);
     const nameError = await prisma.feature
-      .create({ data: { projectId: dbId(projectId), name: feature.name, initialValue: 1 } })
+      .create({ data: { projectId: databaseId(projectId), name: feature.name, initialValue: 1 } })
       .then(() => undefined, (e: unknown) => e);
     expect(nameError).toBeDefined();
     expect(isVariantKeyUniqueViolation(nameError)).toBe(false);
 
     // A writer that slipped a key in after the check (what the feature lock prevents) meets the index,
     // and the check's own mapping turns that into the typed error.
-    const featureId = dbId(feature.id);
+    const featureId = databaseId(feature.id);
     const checked = await prisma.$transaction((tx) => checkVariantKeyWrites(tx, featureId, [{ raw: ' late ', path: ['key'] }]));
     expect(checked.keys).toEqual(['late']);
     await prisma.multivariateOption.create({ data: { featureId, key: 'late', value: 1, priority: 10 } });
@@ -815,7 +810,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
         expect(result.errors?.[0]?.extensions?.code, `${JSON.stringify(variables)} as ${JSON.stringify(who)}: ${JSON.stringify(result).slice(0, 400)}`).toBe(code);
       }
     }
-    const after = await server.services.prisma.multivariateOption.findMany({ where: { featureId: dbId(feature.id) } });
+    const after = await server.services.prisma.multivariateOption.findMany({ where: { featureId: databaseId(feature.id) } });
     expect(after.map((o) => o.key)).toEqual(['k']);
 
     const clientRead = await server.request(Node, { id: feature.id }, client);
@@ -826,7 +821,7 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
 
   it('announces changed environments after each committed write, and none after a refused one', async () => {
     const feature = await newFeature([{ key: 'a', value: 1 }]);
-    const all = environments.map((e) => dbId(e.id)).sort();
+    const all = environments.map((e) => databaseId(e.id)).sort();
     announced.length = 0;
     await server.data(UpdateFeature, { input: { id: feature.id, initialValue: 2 } });
     await createOption({ featureId: feature.id, key: 'b', value: 1 });

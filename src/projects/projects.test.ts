@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+import { databaseId, globalId } from '../../test/helpers/ids.js';
 
 const CreateProject = graphql(`
   mutation CreateProject($input: CreateProjectInput!) {
@@ -58,7 +59,7 @@ describe.each(databaseKinds)('projects and environments on %s', (kind) => {
     expect(byId.project?.name).toBe('Shop');
     expect(byId.node).toMatchObject({ __typename: 'Project', id: createProject.project.id });
 
-    const missing = await server.data(ProjectById, { id: Buffer.from('Project:987654').toString('base64') });
+    const missing = await server.data(ProjectById, { id: globalId('Project', 987654) });
     expect(missing).toEqual({ project: null, node: null });
   });
 
@@ -80,7 +81,7 @@ describe.each(databaseKinds)('projects and environments on %s', (kind) => {
     const demo = projects.edges.find((e) => e.node.name === 'Demo')!.node;
     const result = await server.data(CreateEnvironment, { input: { projectId: demo.id, name: 'staging' } });
     if (result.createEnvironment.__typename !== 'CreateEnvironmentPayload') throw new Error('expected a payload');
-    const environmentId = Number(Buffer.from(result.createEnvironment.environment.id, 'base64').toString().split(':')[1]);
+    const environmentId = databaseId(result.createEnvironment.environment.id);
     const states = await server.services.prisma.featureState.findMany({ where: { environmentId } });
     const features = await server.services.prisma.feature.count({ where: { project: { name: 'Demo' } } });
     expect(features).toBeGreaterThan(0);
@@ -89,7 +90,7 @@ describe.each(databaseKinds)('projects and environments on %s', (kind) => {
     const again = await server.data(CreateEnvironment, { input: { projectId: demo.id, name: 'staging' } });
     expect(again.createEnvironment).toMatchObject({ code: 'DUPLICATE_NAME' });
     const missing = await server.data(CreateEnvironment, {
-      input: { projectId: Buffer.from('Project:999999').toString('base64'), name: 'x' },
+      input: { projectId: globalId('Project', 999999), name: 'x' },
     });
     expect(missing.createEnvironment).toMatchObject({ code: 'NOT_FOUND' });
   });
