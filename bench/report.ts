@@ -42,11 +42,38 @@ export interface SqlProbe {
   statements: number;
 }
 
+/** One run's request rates, kept in .bench/flags-runs.json to show the spread between runs. */
+export interface RunRecord {
+  at: string;
+  warmupSeconds: number;
+  a: number;
+  aNew: number;
+  floor: number;
+  b: number;
+  c: number;
+}
+
+const HISTORY = '.bench/flags-runs.json';
+
+/** Appends this run to the local history and returns the last `keep` runs, oldest first. */
+export function recordRun(run: RunRecord, keep = 10): RunRecord[] {
+  let runs: RunRecord[] = [];
+  try {
+    runs = JSON.parse(readFileSync(HISTORY, 'utf8')) as RunRecord[];
+  } catch {
+    // first run here
+  }
+  runs.push(run);
+  writeFileSync(HISTORY, `${JSON.stringify(runs, null, 1)}\n`);
+  return runs.slice(-keep);
+}
+
 export interface FlagsReport {
   machine: Machine;
   command: string;
   startedAt: Date;
   durationSeconds: number;
+  warmupSeconds: number;
   connections: number;
   identities: number;
   a: LoadResult;
@@ -60,6 +87,8 @@ export interface FlagsReport {
   probes: SqlProbe[];
   loadAverageBefore: string;
   loadAverageAfter: string;
+  /** The latest runs on this machine (this one last). */
+  history: RunRecord[];
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -81,7 +110,7 @@ Measured by \`${report.command}\` (bench/run.ts), ${report.startedAt.toISOString
 
 - Machine: ${machine.cores} cores (\`nproc\`), ${machine.model}, ${machine.memoryGiB} GiB RAM; Node ${machine.node}; ${machine.postgres}.
 - Conditions: everything on this one machine: the server under test, PostgreSQL and the load
-  generator (autocannon ${report.connections} connections, ${report.durationSeconds} s per run after a warm-up), and
+  generator (autocannon ${report.connections} connections, ${report.durationSeconds} s per run, after ${report.warmupSeconds} s of the same load on each server), and
   whatever else was running (load average before ${report.loadAverageBefore}, after ${report.loadAverageAfter}).
   Numbers on a shared 2-core machine are noisy: compare the ratios of one run, not runs.
 
@@ -113,6 +142,13 @@ Ratios (same run): **a / c = ${ratio(a.requestsPerSecond, c.requestsPerSecond)}*
 a′ / c = ${ratio(aNew.requestsPerSecond, c.requestsPerSecond)}, a′ / b = ${ratio(aNew.requestsPerSecond, b.requestsPerSecond)}; a / a0 = ${ratio(a.requestsPerSecond, floor.requestsPerSecond)}
 (the share of the server's ceiling that \`flags\` reaches).
 
+The ratios move from run to run with what else the 2 cores are doing; the latest runs on this machine
+(each a whole \`npm run bench\`, from .bench/flags-runs.json):
+
+| run at (UTC) | warm-up s | a | a′ | a0 | b | c | a / c | a / b |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+${report.history.map((r) => `| ${r.at.slice(0, 16).replace('T', ' ')} | ${r.warmupSeconds} | ${fmt(r.a)} | ${fmt(r.aNew)} | ${r.floor ? fmt(r.floor) : '–'} | ${fmt(r.b)} | ${fmt(r.c)} | ${ratio(r.a, r.c)} | ${ratio(r.a, r.b)} |`).join('\n')}
+
 ### SQL statements per \`flags\` request
 
 Counted on the wire: flagledger's server reaches PostgreSQL through a pass-through proxy in the harness
@@ -123,9 +159,10 @@ Counted on the wire: flagledger's server reaches PostgreSQL through a pass-throu
 ${[...report.loadSql, ...report.probes].map(sqlRow).join('\n')}
 
 The evaluation config is read in 2 statements per load (features with their states, live options with
-their effective weights), whatever the number of features (1 or 100 above); on a warm cache none. Identity
+their effective weights), whatever the number of features (1 or 100 above); on a warm cache none, except
+one reload (2 statements) when an entry reaches its ${'`CACHE_TTL_SECONDS`'} (30 s) during a run. Identity
 bookkeeping: none for an identity this process saw within the last minute with unchanged traits; otherwise
-one upsert, shared by the requests that arrive together (hence below 1 per request under load).
+one upsert, shared by the requests that arrive together (hence well below 1 per request under load).
 `;
 }
 

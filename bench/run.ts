@@ -4,18 +4,19 @@
 // Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or BENCH_DATABASE_URL (an
 // admin connection; scratch databases flagledger_bench and unleash_bench are created and
 // dropped). Installs unleash-server into .bench/unleash on the first run (npm registry).
-// BENCH_DURATION (seconds per measured run, default 15), BENCH_WARMUP (default 5).
+// BENCH_DURATION (seconds per measured run, default 15), BENCH_WARMUP (seconds of load before
+// each server's first measured run, default 15: V8 keeps optimising for that long).
 import pg from 'pg';
 import { flagsBody, flagsOnce, seedBenchProject, startFlagledger } from './flagledger.js';
 import { runLoad, type LoadResult } from './load.js';
 import { dropDatabase, freshDatabase, sleep, startChild } from './processes.js';
-import { describeMachine, type FlagsReport, flagsSection, type SqlProbe, writeBenchmarks } from './report.js';
+import { describeMachine, type FlagsReport, flagsSection, recordRun, type SqlProbe, writeBenchmarks } from './report.js';
 import { startSqlCounter } from './sql-counter.js';
 import { installUnleash, startUnleash, seedUnleash, UNLEASH_FRONTEND_TOKEN, unleashFrontendOnce } from './unleash.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DURATION = Number(process.env.BENCH_DURATION ?? 15);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 15);
 const CONNECTIONS = 50;
 const FEATURES = 100;
 const MULTIVARIATE = 20;
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
     command: 'npm run bench',
     startedAt,
     durationSeconds: DURATION,
+    warmupSeconds: WARMUP,
     connections: CONNECTIONS,
     identities: IDENTITIES,
     a: flagledger.a,
@@ -202,6 +204,15 @@ async function main(): Promise<void> {
     probes: flagledger.probes,
     loadAverageBefore: machine.load,
     loadAverageAfter: describeMachine(machine.postgres).load,
+    history: recordRun({
+      at: startedAt.toISOString(),
+      warmupSeconds: WARMUP,
+      a: flagledger.a.requestsPerSecond,
+      aNew: flagledger.aNew.requestsPerSecond,
+      floor: flagledger.floor.requestsPerSecond,
+      b: b.requestsPerSecond,
+      c: c.requestsPerSecond,
+    }),
   };
   writeBenchmarks('BENCHMARKS.md', flagsSection(report));
   log(`a/c = ${(flagledger.a.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, a/b = ${(flagledger.a.requestsPerSecond / b.requestsPerSecond).toFixed(2)}; wrote BENCHMARKS.md`);

@@ -56,19 +56,49 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   // An idle client's connection error must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  let listener: pg.Client | undefined;
+  let listener: Promise<pg.Client> | undefined;
+  let closed = false;
   const handlers = new Map<string, Set<(payload: string) => void>>();
 
-  async function listenerClient(): Promise<pg.Client> {
-    if (listener) return listener;
-    const client = new pg.Client({ connectionString: url });
-    client.on('error', () => {});
-    await client.connect();
-    client.on('notification', (message) => {
-      for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+  // One connection carries every LISTEN of this process. When it drops, it is reopened with
+  // backoff and every handler hears '*' (anything may have changed while it was down).
+  function listenerClient(): Promise<pg.Client> {
+    listener ??= (async () => {
+      const client = new pg.Client({ connectionString: url });
+      let lost = false;
+      const onLost = () => {
+        if (lost || closed) return;
+        lost = true;
+        listener = undefined;
+        client.end().catch(() => {});
+        void reconnect(0);
+      };
+      client.on('error', onLost);
+      client.on('end', onLost);
+      client.on('notification', (message) => {
+        for (const handler of handlers.get(message.channel) ?? []) handler(message.payload ?? '');
+      });
+      await client.connect();
+      for (const channel of handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      return client;
+    })();
+    const pending = listener;
+    pending.catch(() => {
+      if (listener === pending) listener = undefined;
     });
-    listener = client;
-    return client;
+    return pending;
+  }
+
+  async function reconnect(attempt: number): Promise<void> {
+    if (closed) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 250 * 2 ** attempt)).unref());
+    if (closed) return;
+    try {
+      await listenerClient();
+      for (const set of handlers.values()) for (const handler of set) handler('*');
+    } catch {
+      void reconnect(attempt + 1);
+    }
   }
 
   return {
@@ -88,11 +118,11 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
       }
     },
     async listen(channel, onPayload) {
-      const client = await listenerClient();
       let set = handlers.get(channel);
       if (!set) {
         set = new Set();
         handlers.set(channel, set);
+        const client = await listenerClient();
         await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
       }
       set.add(onPayload);
@@ -104,8 +134,10 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
       await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
     },
     async close() {
+      closed = true;
       await prisma.$disconnect();
-      await listener?.end().catch(() => {});
+      const client = await listener?.catch(() => undefined);
+      await client?.end().catch(() => {});
       await pool.end();
     },
   };

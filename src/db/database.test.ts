@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { migratedDatabase } from '../../test/helpers/databases.js';
+import { postgresUrl } from '../../test/helpers/postgres.js';
+
+async function waitFor(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe.each(['pglite', ...(postgresUrl ? ['postgres'] : [])] as const)('notifications on %s', (kind) => {
+  it('delivers NOTIFY payloads to listeners', async () => {
+    const database = await migratedDatabase(kind);
+    try {
+      const received: string[] = [];
+      await database.db.listen('flagledger_test', (payload) => received.push(payload));
+      await database.db.notify('flagledger_test', 'hello');
+      await waitFor(() => received.includes('hello'));
+    } finally {
+      await database.dispose();
+    }
+  });
+});
+
+describe.runIf(postgresUrl)('notifications on postgres after the listening connection dropped', () => {
+  it('reconnects, tells listeners that anything may have changed, and delivers again', async () => {
+    const database = await migratedDatabase('postgres');
+    try {
+      const received: string[] = [];
+      await database.db.listen('flagledger_test', (payload) => received.push(payload));
+      await database.db.prisma.$queryRawUnsafe(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+      );
+      await waitFor(() => received.includes('*'));
+      await database.db.notify('flagledger_test', 'after');
+      await waitFor(() => received.includes('after'));
+    } finally {
+      await database.dispose();
+    }
+  });
+});
