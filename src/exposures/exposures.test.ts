@@ -224,6 +224,7 @@ describe.each(databaseKinds)('recording exposures on %s', (kind) => {
     expect(counts.reduce((sum, a) => sum + a.exposureCount, 0)).toBe(30);
   });
 
+  // Two server processes need a shared database: PGlite is one process's (its directory is locked).
   it.runIf(kind === 'postgres')('keeps one row when retries race through two server processes on one database', async () => {
     const second = await startTestServer(kind, { database: server.database, keepDatabase: true });
     try {
