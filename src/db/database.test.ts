@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { migratedDatabase } from '../../test/helpers/databases.js';
+import { databaseKinds, migratedDatabase } from '../../test/helpers/databases.js';
 import { postgresUrl } from '../../test/helpers/postgres.js';
 
 async function waitFor(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -10,7 +10,7 @@ async function waitFor(predicate: () => boolean, timeoutMs = 15_000): Promise<vo
   }
 }
 
-describe.each(['pglite', ...(postgresUrl ? ['postgres'] : [])] as const)('notifications on %s', (kind) => {
+describe.each(databaseKinds)('notifications on %s', (kind) => {
   it('delivers NOTIFY payloads to listeners', async () => {
     const database = await migratedDatabase(kind);
     try {
