@@ -40,6 +40,7 @@ export type {
   TraitValue,
 } from './types.js';
 export { IdentityEvaluation, PreparedEnvironment, REASON_DEFAULT, VARIANT_CONTROL } from './evaluator.js';
+export { PyFloat } from './python.js';
 export { getHashedPercentageForObjectIds } from './hashing.js';
 
 /** Evaluate every feature of `context` for `context.identity` (or for no identity). */
