@@ -156,7 +156,12 @@ function parseModulo(v: unknown): readonly [number, number] | undefined {
   return [divisor, remainder];
 }
 
-const JSON_TOKEN = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/g;
+const JSON_TOKEN = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|-?Infinity|NaN/g;
+
+/** Python's `json.loads` also reads `NaN`, `Infinity` and `-Infinity`: as numbers here. */
+function withoutNonFinite(raw: string): string {
+  return raw.replace(JSON_TOKEN, (t) => (t === 'NaN' || t === 'Infinity' || t === '-Infinity' ? '0' : t));
+}
 
 function containsObject(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(containsObject);
@@ -171,6 +176,9 @@ function countNumbers(v: unknown): number {
 
 /** Python `str()` of a number from its JSON lexeme (`1.0` stays `1.0`, big ints stay exact). */
 function strOfJsonNumber(lexeme: string): string {
+  if (lexeme === 'NaN') return 'nan';
+  if (lexeme === 'Infinity') return 'inf';
+  if (lexeme === '-Infinity') return '-inf';
   return /[.eE]/.test(lexeme) ? pyFloatRepr(Number(lexeme)) : BigInt(lexeme).toString();
 }
 
@@ -186,7 +194,11 @@ export function parseInValues(raw: unknown): string[] {
   try {
     parsed = JSON.parse(raw);
   } catch {
-    return raw.split(',');
+    try {
+      parsed = JSON.parse(withoutNonFinite(raw));
+    } catch {
+      return raw.split(',');
+    }
   }
   if (!Array.isArray(parsed)) return raw.split(',');
   let lexemes: string[] | null = null;
@@ -204,6 +216,26 @@ export function parseInValues(raw: unknown): string[] {
     }
   }
   return out;
+}
+
+function isHigh(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+function isLow(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+/** Python `needle in hay`: by code point, so half of a surrogate pair is not found. */
+export function pyContains(hay: string, needle: string): boolean {
+  if (needle.length === 0) return true;
+  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) {
+    const end = i + needle.length;
+    const splitsStart = i > 0 && isHigh(hay.charCodeAt(i - 1)) && isLow(hay.charCodeAt(i));
+    const splitsEnd = end < hay.length && isHigh(hay.charCodeAt(end - 1)) && isLow(hay.charCodeAt(end));
+    if (!splitsStart && !splitsEnd) return true;
+  }
+  return false;
 }
 
 /** Python float `%` (sign of the divisor). */
@@ -258,7 +290,7 @@ function compareStrings(op: number, a: string, b: string): boolean {
     case OP_NOT_EQUAL:
       return a !== b;
     case OP_CONTAINS:
-      return a.includes(b);
+      return pyContains(a, b);
     default:
       return compareResult(op, pyStrCmp(a, b));
   }
@@ -328,7 +360,7 @@ export function matchCondition(op: number, cv: PyValue, value: ConditionValue, s
   if (cv === null) return false;
   switch (op) {
     case OP_NOT_CONTAINS:
-      return typeof cv === 'string' && !cv.includes(pyStrAny(value.raw));
+      return typeof cv === 'string' && !pyContains(cv, pyStrAny(value.raw));
     case OP_REGEX:
       return pythonRegexMatch(pyStrAny(value.raw), pyStr(cv));
     case OP_MODULO: {
