@@ -57,3 +57,4 @@ export function getEvaluationResult<SM = Record<string, unknown>, FM = Record<st
 export function prepareEnvironment(context: EvaluationContext<unknown, unknown>): PreparedEnvironment {
   return new PreparedEnvironment(context);
 }
+export { MAX_CONDITIONS, MAX_RULE_DEPTH, validateSegmentRules, type SegmentRuleProblem } from './validate.js';

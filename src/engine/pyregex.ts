@@ -187,6 +187,13 @@ class Translator {
       case 0x2b: // +
       case 0x3f: // ?
         throw new Unsupported(); // nothing to repeat
+      case 0x7b: {
+        // {
+        this.i--;
+        if (this.readQuantifier() !== '') throw new Unsupported(); // `{1}` with nothing to repeat
+        this.i++;
+        return { text: lit(c), quantifiable: true };
+      }
       default:
         return { text: lit(c), quantifiable: true }; // includes a '{' that is no quantifier
     }

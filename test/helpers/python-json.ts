@@ -4,8 +4,10 @@
  * int, a bigint beyond 2^53), and an object whose key order a JS object cannot keep
  * (integer-like keys after others) becomes a Map. `JSON.parse` loses both.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parse, type ValueNode } from '@humanwhocodes/momoa';
-import { PyFloat } from '../../src/engine/index.js';
+import { PyFloat, type EvaluationContext } from '../../src/engine/index.js';
 
 /** An array index, which a JS object orders first, ascending. */
 function isArrayIndex(key: string): boolean {
@@ -45,4 +47,20 @@ function toValue(node: ValueNode, text: string): unknown {
 
 export function readPythonJson(text: string, mode: 'json' | 'jsonc' = 'json'): unknown {
   return toValue(parse(text, { mode, ranges: true }).body, text);
+}
+
+const VECTORS_DIR = fileURLToPath(new URL('../fixtures/python-reference/', import.meta.url));
+
+export interface Vector {
+  context: EvaluationContext;
+  expected: unknown;
+  class: string;
+}
+
+/** A file of test/fixtures/python-reference, line by line (1-based line numbers). */
+export function readVectors(file: string): { line: number; vector: Vector }[] {
+  return readFileSync(VECTORS_DIR + file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => ({ line: i + 1, vector: readPythonJson(l) as Vector }));
 }
