@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import JSON5 from 'json5';
 import { describe, expect, it, vi } from 'vitest';
 import { formatWeight } from './evaluator.js';
 import { getHashedPercentageForObjectIds, hashedPercentageForPair, hexMod9999, percentageOfString } from './hashing.js';
@@ -13,6 +12,7 @@ import {
   type FeatureContext,
   type SegmentContext,
 } from './index.js';
+import { readPythonJson } from '../../test/helpers/python-json.js';
 import { compileJsonPath, findFirst } from './jsonpath.js';
 import { mapStringValue, parsePyFloat, parsePyInt, PyFloat, pyFloatRepr, pyStr, pyStrCmp } from './python.js';
 import { pythonRegexMatch } from './pyregex.js';
@@ -30,8 +30,8 @@ const corpusFiles = readdirSync(CORPUS_DIR)
   .sort();
 
 function loadCase(file: string): CorpusCase {
-  // Some cases start with `//` comments: JSON5 reads them.
-  return JSON5.parse(readFileSync(CORPUS_DIR + file, 'utf8')) as CorpusCase;
+  // Some cases start with `//` comments; numbers keep their JSON type (`2.0` is a float).
+  return readPythonJson(readFileSync(CORPUS_DIR + file, 'utf8'), 'jsonc') as CorpusCase;
 }
 
 /** Independent reference: md5 → full 128-bit BigInt → % 9999 / 9998 * 100, with the rehash rule. */
@@ -279,7 +279,8 @@ describe('conditions', () => {
     expect(segmentMatches({ property: 'code', operator: 'IN', value: '007' }, { code: '007' })).toBe(false);
     expect(segmentMatches({ property: 'big', operator: 'IN', value: '98765432109876543210' }, { big: '98765432109876543210' })).toBe(true);
     expect(segmentMatches({ property: 'n', operator: 'LESS_THAN', value: '2.5' }, { n: '2' })).toBe(false); // int('2.5') raises
-    expect(segmentMatches({ property: 'n', operator: 'LESS_THAN', value: '2.5' }, { n: 2 })).toBe(true); // JSON 2 may be 2.0
+    expect(segmentMatches({ property: 'n', operator: 'LESS_THAN', value: '2.5' }, { n: 2 })).toBe(false); // int 2
+    expect(segmentMatches({ property: 'n', operator: 'LESS_THAN', value: '2.5' }, { n: new PyFloat(2) })).toBe(true); // 2.0
     expect(segmentMatches({ property: 'name', operator: 'CONTAINS', value: '12' }, { name: '123' })).toBe(false); // int
   });
 

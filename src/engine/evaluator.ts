@@ -14,7 +14,7 @@
  *   for an override).
  */
 import { hashedPercentageForPair } from './hashing.js';
-import { pyFloatRepr, pyStrAny, pyTruthy } from './python.js';
+import { dictValues, pyFloatRepr, pyNumber, PyFloat, pyStrAny, pyTruthy } from './python.js';
 import { CompiledSegment, IdentityState } from './segments.js';
 import type {
   EnvironmentContext,
@@ -32,8 +32,17 @@ export const REASON_DEFAULT = 'DEFAULT';
 export const VARIANT_CONTROL = 'control';
 
 /** Python `str()` of a weight as the reason shows it (`30`, `54.54`, `1e-05`). */
-export function formatWeight(weight: number): string {
-  return Number.isInteger(weight) && Math.abs(weight) < 1e21 ? String(weight) : pyFloatRepr(weight);
+export function formatWeight(weight: unknown): string {
+  if (weight instanceof PyFloat) return pyFloatRepr(weight.value);
+  if (typeof weight === 'number') {
+    return Number.isInteger(weight) && Math.abs(weight) < 1e21 ? String(weight) : pyFloatRepr(weight);
+  }
+  return pyStrAny(weight);
+}
+
+/** A weight's numeric value (`PyFloat` and bigint included); NaN when not a number. */
+function weightValue(weight: unknown): number {
+  return pyNumber(weight) ?? NaN;
 }
 
 class CompiledVariant {
@@ -42,7 +51,7 @@ class CompiledVariant {
   constructor(
     readonly lower: number,
     readonly upper: number,
-    readonly weight: number,
+    readonly weight: unknown,
     readonly value: unknown,
     readonly key: string | null,
   ) {}
@@ -53,9 +62,8 @@ class CompiledVariant {
   }
 }
 
-function priorityOf(v: { priority?: number | null }): number {
-  const p = v.priority;
-  return typeof p === 'number' ? p : Infinity;
+function priorityOf(v: { priority?: unknown }): number {
+  return pyNumber(v.priority) ?? Infinity;
 }
 
 /** Variants in priority order (stable); the array itself when already in order. */
@@ -83,7 +91,7 @@ function compileVariants(variants: readonly FeatureValue[] | null | undefined): 
   let start = 0;
   for (const v of variantsByPriority(variants)) {
     const weight = v.weight;
-    const limit = weight + start;
+    const limit = weightValue(weight) + start;
     out.push(new CompiledVariant(start, limit, weight, v.value, variantKey(v)));
     start = limit;
   }
@@ -107,7 +115,7 @@ export function flagFromFeatureContext(
     variant = VARIANT_CONTROL;
     let start = 0;
     for (const v of variantsByPriority(variants)) {
-      const limit = v.weight + start;
+      const limit = weightValue(v.weight) + start;
       if (start <= percentage && percentage < limit) {
         value = v.value;
         reason = 'SPLIT; weight=' + formatWeight(v.weight);
@@ -128,7 +136,7 @@ export function evaluateContext(context: EvaluationContext<unknown, unknown>): E
   const segments: SegmentResult[] = [];
   let chosen: Map<string, { fc: FeatureContext<unknown>; priority: number; reason: string }> | null = null;
   if (context.segments) {
-    for (const segmentContext of Object.values(context.segments)) {
+    for (const segmentContext of dictValues(context.segments)) {
       const segment = new CompiledSegment(segmentContext);
       if (!segment.matches(state)) continue;
       segments.push(segment.metadata === undefined ? { name: segment.name } : { name: segment.name, metadata: segment.metadata });
@@ -144,7 +152,7 @@ export function evaluateContext(context: EvaluationContext<unknown, unknown>): E
   }
   const flags: Record<string, FlagResult> = {};
   if (context.features) {
-    for (const fc of Object.values(context.features)) {
+    for (const fc of dictValues(context.features)) {
       const o = chosen === null ? undefined : chosen.get(fc.name);
       flags[fc.name] =
         o === undefined
@@ -287,10 +295,10 @@ export class PreparedEnvironment {
 
   constructor(private readonly context: EvaluationContext<unknown, unknown>) {
     this.environment = context.environment;
-    const segments = context.segments ? Object.values(context.segments) : [];
+    const segments = context.segments ? dictValues(context.segments) : [];
     this.segmentList = segments.map((s) => new CompiledSegment(s));
 
-    const features = context.features ? Object.values(context.features) : [];
+    const features = context.features ? dictValues(context.features) : [];
     const byName = new Map<string, CompiledFeature>();
     for (const fc of features) byName.set(fc.name, new CompiledFeature(fc.name, fc)); // last one wins, as in a dict
     this.featureByName = byName;

@@ -40,6 +40,7 @@ export type {
   TraitValue,
 } from './types.js';
 export { IdentityEvaluation, PreparedEnvironment, REASON_DEFAULT, VARIANT_CONTROL } from './evaluator.js';
+export { PyFloat } from './python.js';
 export { getHashedPercentageForObjectIds } from './hashing.js';
 
 /** Evaluate every feature of `context` for `context.identity` (or for no identity). */
@@ -56,3 +57,4 @@ export function getEvaluationResult<SM = Record<string, unknown>, FM = Record<st
 export function prepareEnvironment(context: EvaluationContext<unknown, unknown>): PreparedEnvironment {
   return new PreparedEnvironment(context);
 }
+export { MAX_CONDITIONS, MAX_RULE_DEPTH, validateSegmentRules, type SegmentRuleProblem } from './validate.js';

@@ -29,6 +29,8 @@ export interface CompiledPath {
   readonly head: string | null;
 }
 
+import { PyFloat } from './python.js';
+
 class SyntaxErr extends Error {}
 
 const MAX_INT = 2 ** 53 - 1;
@@ -293,7 +295,21 @@ export function compileJsonPath(query: string): CompiledPath | null {
 type Found = { value: unknown } | undefined;
 
 function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Map) && !(v instanceof PyFloat);
+}
+
+/** An object member (plain object or Map), undefined when absent. */
+function member(node: unknown, name: string): Found {
+  if (node instanceof Map) return node.has(name) ? { value: node.get(name) } : undefined;
+  if (isObject(node) && Object.hasOwn(node, name)) return { value: node[name] };
+  return undefined;
+}
+
+/** An object's member values in order (plain object or Map); null when not an object. */
+function memberValues(node: unknown): unknown[] | null {
+  if (node instanceof Map) return [...node.values()];
+  if (isObject(node)) return Object.values(node);
+  return null;
 }
 
 function normalizeIndex(i: number, len: number): number {
@@ -303,9 +319,10 @@ function normalizeIndex(i: number, len: number): number {
 /** Visit the children a selector picks from `node`, in order, until `visit` returns a hit. */
 function select(node: unknown, sel: Selector, visit: (child: unknown) => Found): Found {
   switch (sel.kind) {
-    case 'name':
-      if (isObject(node) && Object.hasOwn(node, sel.name)) return visit(node[sel.name]);
-      return undefined;
+    case 'name': {
+      const m = member(node, sel.name);
+      return m === undefined ? undefined : visit(m.value);
+    }
     case 'index':
       if (Array.isArray(node)) {
         const i = normalizeIndex(sel.index, node.length);
@@ -318,9 +335,9 @@ function select(node: unknown, sel: Selector, visit: (child: unknown) => Found):
           const r = visit(child);
           if (r !== undefined) return r;
         }
-      } else if (isObject(node)) {
-        for (const k of Object.keys(node)) {
-          const r = visit(node[k]);
+      } else {
+        for (const child of memberValues(node) ?? []) {
+          const r = visit(child);
           if (r !== undefined) return r;
         }
       }
@@ -378,9 +395,9 @@ function findFrom(node: unknown, segments: readonly PathSegment[], index: number
         const r = visitTree(child);
         if (r !== undefined) return r;
       }
-    } else if (isObject(n)) {
-      for (const k of Object.keys(n)) {
-        const r = visitTree(n[k]);
+    } else {
+      for (const child of memberValues(n) ?? []) {
+        const r = visitTree(child);
         if (r !== undefined) return r;
       }
     }
@@ -400,8 +417,9 @@ export function findFirst(path: CompiledPath, root: unknown, startAt = 0): Found
   for (let i = startAt; i < steps.length; i++) {
     const step = steps[i];
     if (typeof step === 'string') {
-      if (!isObject(node) || !Object.hasOwn(node, step)) return undefined;
-      node = node[step];
+      const m = member(node, step);
+      if (m === undefined) return undefined;
+      node = m.value;
     } else {
       if (!Array.isArray(node)) return undefined;
       const j = normalizeIndex(step, node.length);

@@ -7,9 +7,8 @@
  * parsing, failure means no match; `str` with a `:semver` suffix on the condition value:
  * semantic-version comparison).
  *
- * One deliberate difference: JSON.parse cannot tell `2` from `2.0`, so an integral JSON
- * number is an int that also compares as a float when the condition value is no int
- * (`2.0 < "2.1"` matches, as in the corpus). Numeric strings keep exact Python typing.
+ * Numbers keep their JSON type (see `types.ts`): an int trait never compares with a
+ * condition value `int()` refuses.
  */
 import { hashedPercentageForPair } from './hashing.js';
 import {
@@ -133,6 +132,8 @@ function castInt(v: unknown): number | bigint | undefined {
   if (typeof v === 'string') return parsePyInt(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'number') return Number.isFinite(v) ? Math.trunc(v) : undefined;
+  if (typeof v === 'bigint') return v;
+  if (v instanceof PyFloat) return Number.isFinite(v.value) ? Math.trunc(v.value) : undefined;
   return undefined;
 }
 
@@ -140,6 +141,8 @@ function castFloat(v: unknown): number | undefined {
   if (typeof v === 'string') return parsePyFloat(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof PyFloat) return v.value;
   return undefined;
 }
 
@@ -153,7 +156,12 @@ function parseModulo(v: unknown): readonly [number, number] | undefined {
   return [divisor, remainder];
 }
 
-const JSON_TOKEN = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/g;
+const JSON_TOKEN = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|-?Infinity|NaN/g;
+
+/** Python's `json.loads` also reads `NaN`, `Infinity` and `-Infinity`: as numbers here. */
+function withoutNonFinite(raw: string): string {
+  return raw.replace(JSON_TOKEN, (t) => (t === 'NaN' || t === 'Infinity' || t === '-Infinity' ? '0' : t));
+}
 
 function containsObject(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(containsObject);
@@ -168,6 +176,9 @@ function countNumbers(v: unknown): number {
 
 /** Python `str()` of a number from its JSON lexeme (`1.0` stays `1.0`, big ints stay exact). */
 function strOfJsonNumber(lexeme: string): string {
+  if (lexeme === 'NaN') return 'nan';
+  if (lexeme === 'Infinity') return 'inf';
+  if (lexeme === '-Infinity') return '-inf';
   return /[.eE]/.test(lexeme) ? pyFloatRepr(Number(lexeme)) : BigInt(lexeme).toString();
 }
 
@@ -178,11 +189,16 @@ function strOfJsonNumber(lexeme: string): string {
 export function parseInValues(raw: unknown): string[] {
   if (Array.isArray(raw)) return raw.map(pyStrAny);
   if (typeof raw !== 'string') return []; // the reference raises (json.loads of a non-str)
+  if (!raw.startsWith('[')) return raw.split(',');
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    return raw.split(',');
+    try {
+      parsed = JSON.parse(withoutNonFinite(raw));
+    } catch {
+      return raw.split(',');
+    }
   }
   if (!Array.isArray(parsed)) return raw.split(',');
   let lexemes: string[] | null = null;
@@ -200,6 +216,26 @@ export function parseInValues(raw: unknown): string[] {
     }
   }
   return out;
+}
+
+function isHigh(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+function isLow(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+/** Python `needle in hay`: by code point, so half of a surrogate pair is not found. */
+export function pyContains(hay: string, needle: string): boolean {
+  if (needle.length === 0) return true;
+  for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) {
+    const end = i + needle.length;
+    const splitsStart = i > 0 && isHigh(hay.charCodeAt(i - 1)) && isLow(hay.charCodeAt(i));
+    const splitsEnd = end < hay.length && isHigh(hay.charCodeAt(end - 1)) && isLow(hay.charCodeAt(end));
+    if (!splitsStart && !splitsEnd) return true;
+  }
+  return false;
 }
 
 /** Python float `%` (sign of the divisor). */
@@ -254,7 +290,7 @@ function compareStrings(op: number, a: string, b: string): boolean {
     case OP_NOT_EQUAL:
       return a !== b;
     case OP_CONTAINS:
-      return a.includes(b);
+      return pyContains(a, b);
     default:
       return compareResult(op, pyStrCmp(a, b));
   }
@@ -264,7 +300,7 @@ function compareStrings(op: number, a: string, b: string): boolean {
  * EQUAL, NOT_EQUAL, GREATER_THAN(_INCLUSIVE), LESS_THAN(_INCLUSIVE), CONTAINS: the
  * condition value cast to the context value's type (`_context_value_typed`).
  */
-function matchTyped(op: number, cv: Exclude<PyValue, null>, fromJsonNumber: boolean, value: ConditionValue): boolean {
+function matchTyped(op: number, cv: Exclude<PyValue, null>, value: ConditionValue): boolean {
   if (typeof cv === 'string') {
     const raw = value.raw;
     if (typeof raw !== 'string') {
@@ -290,32 +326,17 @@ function matchTyped(op: number, cv: Exclude<PyValue, null>, fromJsonNumber: bool
   }
   if (isPyInt(cv)) {
     const n = value.asInt();
-    if (n !== undefined) return compareNumbers(op, cv, n);
-    // An integral JSON number may have been a float (`2.0`) in the client's JSON: JSON.parse
-    // cannot tell, so compare it as a float when the value is no int.
-    if (!fromJsonNumber) return false;
-    const f = value.asFloat();
-    return f !== undefined && compareNumbers(op, cv, f);
+    return n !== undefined && compareNumbers(op, cv, n);
   }
   const f = value.asFloat();
   return f !== undefined && compareNumbers(op, cv instanceof PyFloat ? cv.value : cv, f);
 }
 
 /**
- * Whether a condition holds. `cv` is the property's context value (null when unset or
- * when the condition has no property); `hasProperty` tells the two apart for
- * PERCENTAGE_SPLIT, which hashes the identity key when there is no property.
- * `fromJsonNumber`: `cv` was a JSON number (not a numeric string mapped to one).
+ * Whether a condition holds (`context_matches_condition` after the context value is
+ * found). `cv` is the property's context value, null when unset.
  */
-export function matchCondition(
-  op: number,
-  cv: PyValue,
-  hasProperty: boolean,
-  fromJsonNumber: boolean,
-  value: ConditionValue,
-  segmentKey: string,
-  identityKey: string | null,
-): boolean {
+export function matchCondition(op: number, cv: PyValue, value: ConditionValue, segmentKey: string): boolean {
   switch (op) {
     case OP_IS_SET:
       return cv !== null;
@@ -329,14 +350,9 @@ export function matchCondition(
       return value.asInValues().has(s);
     }
     case OP_PERCENTAGE_SPLIT: {
-      let id: string;
-      if (hasProperty) {
-        if (cv === null) return false;
-        id = pyStr(cv);
-      } else if (identityKey !== null) id = identityKey;
-      else return false;
+      if (cv === null) return false;
       const threshold = value.asFloat();
-      return threshold !== undefined && hashedPercentageForPair(segmentKey, id) <= threshold;
+      return threshold !== undefined && hashedPercentageForPair(segmentKey, pyStr(cv)) <= threshold;
     }
     default:
       break;
@@ -344,7 +360,7 @@ export function matchCondition(
   if (cv === null) return false;
   switch (op) {
     case OP_NOT_CONTAINS:
-      return typeof cv === 'string' && !cv.includes(pyStrAny(value.raw));
+      return typeof cv === 'string' && !pyContains(cv, pyStrAny(value.raw));
     case OP_REGEX:
       return pythonRegexMatch(pyStrAny(value.raw), pyStr(cv));
     case OP_MODULO: {
@@ -357,6 +373,6 @@ export function matchCondition(
     case OP_UNKNOWN:
       return false;
     default:
-      return matchTyped(op, cv, fromJsonNumber, value);
+      return matchTyped(op, cv, value);
   }
 }

@@ -4,8 +4,8 @@
  * `context_matches_condition`, `get_context_value`).
  */
 import { compileJsonPath, findFirst, type CompiledPath } from './jsonpath.js';
-import { ConditionValue, matchCondition, operatorCode } from './operators.js';
-import { mapStringValue, pyRepr, pyStrAny, pyTruthy, type PyValue } from './python.js';
+import { ConditionValue, matchCondition, OP_PERCENTAGE_SPLIT, operatorCode } from './operators.js';
+import { dictGet, mapStringValue, PyFloat, pyRepr, pyStrAny, pyTruthy, type PyDict, type PyValue } from './python.js';
 import type {
   EnvironmentContext,
   EvaluationContext,
@@ -20,7 +20,7 @@ import type {
 export class IdentityState {
   /** Hashing key: `identity.key`, or `<environment key>_<identifier>`. */
   readonly identityKey: string | null;
-  readonly traits: Record<string, unknown> | null;
+  readonly traits: PyDict<unknown> | null;
   private effectiveIdentity: IdentityContext | null;
   private root: unknown = undefined;
 
@@ -35,7 +35,7 @@ export class IdentityState {
       this.effectiveIdentity = null;
     } else {
       const key = identity.key;
-      if (key === undefined || key === null) {
+      if (!pyTruthy(key)) {
         this.identityKey = pyStrAny(environment.key) + '_' + pyStrAny(identity.identifier);
         this.effectiveIdentity = null; // built on demand (JSONPath only)
       } else {
@@ -69,7 +69,7 @@ export class IdentityState {
   /** `traits.get(name)`: undefined when absent. */
   trait(name: string): unknown {
     const traits = this.traits;
-    return traits !== null && Object.hasOwn(traits, name) ? traits[name] : undefined;
+    return traits !== null ? dictGet(traits, name) : undefined;
   }
 }
 
@@ -85,19 +85,22 @@ export function toContextValue(v: unknown): PyValue {
     case 'undefined':
       return null;
     default:
-      return v === null ? null : pyRepr(v);
+      return v === null ? null : v instanceof PyFloat ? v : pyRepr(v);
   }
 }
 
 /** JSONPath results count only when they are scalars (`is_context_value`). */
 function isScalar(v: unknown): boolean {
   const t = typeof v;
-  return v === null || t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint';
+  return v === null || t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint' || v instanceof PyFloat;
 }
 
-const PROP_NONE = 0;
+/** PERCENTAGE_SPLIT without a property: it hashes the identity key. */
+const PROP_IDENTITY_KEY = 0;
 const PROP_TRAIT = 1;
 const PROP_PATH = 2;
+/** Not a string: the reference raises; never matches. */
+const PROP_INVALID = 3;
 
 const MAX_PATH_CACHE = 512;
 const pathCache = new Map<string, CompiledPath | null>();
@@ -123,16 +126,17 @@ export class CompiledCondition {
     this.op = operatorCode(condition.operator);
     const property = condition.property;
     this.property = typeof property === 'string' ? property : '';
-    if (this.property === '') {
-      this.propertyKind = PROP_NONE;
-      this.path = null;
-    } else if (this.property.startsWith('$.')) {
+    this.path = null;
+    if (this.op === OP_PERCENTAGE_SPLIT && !pyTruthy(property)) {
+      this.propertyKind = PROP_IDENTITY_KEY;
+    } else if (typeof property !== 'string') {
+      this.propertyKind = PROP_INVALID;
+    } else if (property.startsWith('$.')) {
       // Not a valid JSONPath: the property is a trait name after all.
-      this.path = compilePathCached(this.property);
+      this.path = compilePathCached(property);
       this.propertyKind = this.path === null ? PROP_TRAIT : PROP_PATH;
     } else {
       this.propertyKind = PROP_TRAIT;
-      this.path = null;
     }
     this.value = new ConditionValue(condition.value);
   }
@@ -143,7 +147,6 @@ export class CompiledCondition {
    */
   rawContextValue(state: IdentityState): unknown {
     if (this.propertyKind === PROP_TRAIT) return state.trait(this.property);
-    if (this.propertyKind === PROP_NONE) return undefined;
     // A trait named like the JSONPath wins over the path.
     const trait = state.trait(this.property);
     if (trait !== undefined && trait !== null) return trait;
@@ -161,19 +164,14 @@ export class CompiledCondition {
   }
 
   matches(state: IdentityState, segmentKey: string): boolean {
-    if (this.propertyKind === PROP_NONE) {
-      return matchCondition(this.op, null, false, false, this.value, segmentKey, state.identityKey);
+    switch (this.propertyKind) {
+      case PROP_IDENTITY_KEY:
+        return matchCondition(this.op, state.identityKey, this.value, segmentKey);
+      case PROP_INVALID:
+        return false;
+      default:
+        return matchCondition(this.op, toContextValue(this.rawContextValue(state)), this.value, segmentKey);
     }
-    const raw = this.rawContextValue(state);
-    return matchCondition(
-      this.op,
-      toContextValue(raw),
-      true,
-      typeof raw === 'number',
-      this.value,
-      segmentKey,
-      state.identityKey,
-    );
   }
 }
 

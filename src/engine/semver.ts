@@ -21,11 +21,6 @@ const SEMVER_RE = new RegExp(
 
 export const SEMVER_SUFFIX = ':semver';
 
-/** Whether a condition value carries the `:semver` suffix. */
-export function isSemverCondition(value: string): boolean {
-  return value.endsWith(SEMVER_SUFFIX);
-}
-
 export function parseSemver(s: string): SemVer | undefined {
   const m = SEMVER_RE.exec(s);
   if (m === null) return undefined;

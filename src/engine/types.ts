@@ -3,6 +3,8 @@
  * corpus uses, `sdk/evaluation-context.json` and `sdk/evaluation-result.json` upstream).
  */
 
+import type { PyDict, PyFloat } from './python.js';
+
 export type Metadata = Record<string, unknown>;
 
 export interface EnvironmentContext {
@@ -10,22 +12,27 @@ export interface EnvironmentContext {
   name: string;
 }
 
-/** A trait value; anything else a client sends is compared as Python's `str()` of it. */
-export type TraitValue = string | number | boolean | null;
+/**
+ * A trait value; anything else a client sends is compared as Python's `str()` of it.
+ * Numbers keep their JSON type: a `number` is an int when integral and a float otherwise,
+ * a `PyFloat` is an integral float (`50.0`), a bigint an int beyond 2^53.
+ */
+export type TraitValue = string | number | boolean | null | bigint | PyFloat;
 
 export interface IdentityContext {
   identifier: string;
   /** Hashing key; defaults to `<environment key>_<identifier>` when absent. */
   key?: string | null;
-  traits?: Record<string, TraitValue> | null;
+  /** A Map where the order of integer-like names matters (`$.identity.traits.*`). */
+  traits?: PyDict<TraitValue> | null;
 }
 
 export interface FeatureValue {
   value: unknown;
-  /** Percentage (0-100) of identities that get this value. */
-  weight: number;
+  /** Percentage (0-100) of identities that get this value (`PyFloat`: an integral float). */
+  weight: number | PyFloat | bigint;
   /** Lower goes first when laying out the cumulative weight ranges. */
-  priority?: number | null;
+  priority?: number | PyFloat | bigint | null;
   /** Stable variant key, reported as the flag result's `variant`. */
   key?: string | null;
 }
@@ -38,7 +45,7 @@ export interface FeatureContext<M = Metadata> {
   value: unknown;
   variants?: FeatureValue[] | null;
   /** Segment overrides only: lower wins. */
-  priority?: number | null;
+  priority?: number | PyFloat | bigint | null;
   metadata?: M | null;
 }
 
@@ -86,9 +93,12 @@ export interface EvaluationContext<SM = Metadata, FM = Metadata> {
   environment: EnvironmentContext;
   identity?: IdentityContext | null;
   /** Keyed by feature name. */
-  features?: Record<string, FeatureContext<FM>> | null;
-  /** Keyed by segment key. */
-  segments?: Record<string, SegmentContext<SM, FM>> | null;
+  features?: PyDict<FeatureContext<FM>> | null;
+  /**
+   * Keyed by segment key, visited in order: a Map keeps any order, a plain object puts
+   * integer-like keys first.
+   */
+  segments?: PyDict<SegmentContext<SM, FM>> | null;
 }
 
 export interface FlagResult<M = Metadata> {
