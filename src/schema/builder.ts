@@ -8,6 +8,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { MAX_QUERY_BREADTH } from '../config.js';
 import type { Context } from '../context.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
@@ -91,7 +92,7 @@ export const builder = new SchemaBuilder<{
     limit: (context) => ({
       depth: context.services.config.maxQueryDepth,
       complexity: context.services.config.maxQueryComplexity,
-      breadth: 500,
+      breadth: MAX_QUERY_BREADTH,
     }),
   },
 });
