@@ -144,6 +144,8 @@ export function createApp(services: Services): App {
       if (value === undefined) continue;
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
+    // Yoga reads JSON bodies only when they say application/json.
+    if (method === 'POST') headers.set('content-type', 'application/json');
     const response = await yoga.fetch(new URL(url.pathname + url.search, 'http://localhost'), { method, headers, body: body as BodyInit | undefined }, context);
     res.statusCode = response.status;
     response.headers.forEach((value, name) => res.setHeader(name, value));

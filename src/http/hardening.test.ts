@@ -62,3 +62,124 @@ describe.each(databaseKinds)('document limits on %s', (kind) => {
     expect(await server.services.prisma.identity.count({ where: { identifier: 'u' } })).toBe(0);
   });
 });
+
+describe.each(databaseKinds)('readiness on %s', (kind) => {
+  it('says only "database unavailable" when the database is gone', async () => {
+    const server = await startTestServer(kind, { keepDatabase: true });
+    try {
+      await server.database.db.close();
+      const response = await fetch(`${server.url}/ready`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ status: 'database unavailable' });
+    } finally {
+      await server.app.drain(1000);
+      if (server.database.kind === 'postgres') await server.database.dispose().catch(() => {});
+    }
+  });
+});
+
+const Introspect = '{ __schema { queryType { name } } }';
+const RecordByGet = '{ flags(identifier: "get-user", recordExposures: true) { name variant } }';
+
+describe.each(databaseKinds)('browsers on %s', (kind) => {
+  let server: TestServer;
+  let restricted: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+    restricted = await startTestServer(kind, { config: { corsOrigins: ['https://app.example.com'], introspection: false } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await restricted?.close();
+  });
+
+  it('answers CORS with * and no credentials by default, and only listed origins when set', async () => {
+    const preflight = await fetch(`${server.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
+    const simple = await server.post({ query: '{ __typename }' }, { origin: 'https://evil.example' });
+    expect(simple.headers.get('access-control-allow-origin')).toBe('*');
+    expect(simple.headers.get('access-control-allow-credentials')).toBeNull();
+
+    const listed = await restricted.post({ query: '{ __typename }' }, { origin: 'https://app.example.com' });
+    expect(listed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(listed.headers.get('access-control-allow-credentials')).toBeNull();
+    const other = await restricted.post({ query: '{ __typename }' }, { origin: 'https://evil.example' });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const otherPreflight = await fetch(`${restricted.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(otherPreflight.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('executes only JSON POST bodies: others get 415 and change nothing', async () => {
+    const mutation = JSON.stringify({ query: 'mutation { createProject(input: { name: "by_form" }) { __typename } }' });
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/graphql']) {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': type, authorization: `Bearer ${server.adminToken}` },
+        body: type === 'application/graphql' ? 'mutation { createProject(input: { name: "by_form" }) { __typename } }' : mutation,
+      });
+      expect({ type, status: response.status }).toEqual({ type, status: 415 });
+    }
+    const none = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { authorization: `Bearer ${server.adminToken}` }, body: mutation });
+    expect(none.status).toBe(415);
+    expect(await server.services.prisma.project.count({ where: { name: 'by_form' } })).toBe(0);
+    for (const type of ['application/json; charset=utf-8', 'application/graphql-response+json']) {
+      const response = await server.post({ query: '{ __typename }' }, { 'content-type': type });
+      expect({ type, status: response.status }).toEqual({ type, status: 200 });
+    }
+  });
+
+  it('refuses a GET that would record exposures with 405 and records nothing', async () => {
+    const environmentKey = server.demo.environments[0].key;
+    const url = `${server.url}/graphql?query=${encodeURIComponent(RecordByGet)}`;
+    const response = await fetch(url, { headers: { 'x-environment-key': environmentKey, accept: 'application/json' } });
+    expect(response.status).toBe(405);
+    const body = await json(response);
+    expect(body.errors?.[0]?.extensions?.code).toBe('METHOD_NOT_ALLOWED');
+    expect(await server.services.prisma.exposure.count({ where: { identity: { identifier: 'get-user' } } })).toBe(0);
+    const read = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ flags(identifier: "get-user") { name } }')}`, {
+      headers: { 'x-environment-key': environmentKey, accept: 'application/json' },
+    });
+    expect(read.status).toBe(200);
+    const posted = await server.post({ query: RecordByGet }, { 'x-environment-key': environmentKey });
+    expect((await json(posted)).errors).toBeUndefined();
+    expect(await server.services.prisma.exposure.count({ where: { identity: { identifier: 'get-user' } } })).toBeGreaterThan(0);
+  });
+
+  it('sends security headers with GraphiQL and its assets', async () => {
+    const page = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
+    const asset = await fetch(`${server.url}/graphiql/yoga-graphiql.js`);
+    for (const response of [page, asset]) {
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).not.toMatch(/https?:|\*/);
+      expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    }
+    expect(await page.text()).not.toMatch(/<script>/);
+  });
+
+  it('lets INTROSPECTION be turned off for client keys and anonymous callers; tokens keep it', async () => {
+    const environmentKey = restricted.demo.environments[0].key;
+    for (const headers of [{ 'x-environment-key': environmentKey }, {}] as Record<string, string>[]) {
+      const body = await json(await restricted.post({ query: Introspect }, headers));
+      expect(body.data ?? null).toBeNull();
+      expect(body.errors?.[0]?.extensions?.code).toBe('INTROSPECTION_DISABLED');
+    }
+    const asToken = await json(await restricted.post({ query: Introspect }, { authorization: `Bearer ${restricted.analyticsToken}` }));
+    expect(asToken.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    const typename = await json(await restricted.post({ query: '{ __typename }' }, { 'x-environment-key': environmentKey }));
+    expect(typename.data).toEqual({ __typename: 'Query' });
+    // On by default.
+    const byDefault = await json(await server.post({ query: Introspect }, { 'x-environment-key': server.demo.environments[0].key }));
+    expect(byDefault.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+  });
+});
