@@ -79,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 30, 0, 86_400),
     maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
-    maxQueryComplexity: integer(env, 'MAX_QUERY_COMPLEXITY', 20_000, 10, 10_000_000),
+    maxQueryComplexity: integer(env, 'MAX_QUERY_COMPLEXITY', 50_000, 10, 10_000_000),
     maxQueryTokens: integer(env, 'MAX_QUERY_TOKENS', 10_000, 100, 1_000_000),
     maxQueryAliases: integer(env, 'MAX_QUERY_ALIASES', 100, 0, 100_000),
     corsOrigins: origins(env, 'CORS_ORIGINS'),

@@ -1,6 +1,8 @@
 // The HTTP surface against abuse from browsers and anonymous callers: oversized documents,
 // deep nesting, readiness detail, CORS, content types, writes by GET, security headers and
 // introspection.
+import { readFileSync } from 'node:fs';
+import { Kind, type OperationDefinitionNode, parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
@@ -181,5 +183,75 @@ describe.each(databaseKinds)('browsers on %s', (kind) => {
     // On by default.
     const byDefault = await json(await server.post({ query: Introspect }, { 'x-environment-key': server.demo.environments[0].key }));
     expect(byDefault.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+  });
+});
+
+const AdminTree = (first: number) => `{
+  projects(first: ${first}) { edges { node { name
+    features(first: ${first}) { edges { node { name isMultivariate initialValue
+      options { key name value defaultWeight priority }
+      states { environment { name } enabled effectiveValue weights { key weight overridden } controlWeight }
+    } } }
+  } } }
+}`;
+
+const CLIENT_FIELDS = new Set(['flags', 'flag', 'recordExposure', 'recordExposures']);
+
+/** Every operation in the README's graphql code blocks, with placeholder variables. */
+function readmeOperations(): { query: string; variables: Record<string, unknown>; client: boolean }[] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const blocks = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]);
+  return blocks.flatMap((block) =>
+    parse(block).definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION).map((operation) => {
+      const variables: Record<string, unknown> = {};
+      for (const definition of operation.variableDefinitions ?? []) {
+        const type = print(definition.type).replace(/[!\[\]]/g, '');
+        variables[definition.variable.name.value] =
+          type === 'RecordExposureInput'
+            ? { feature: 'checkout_button', identifier: 'readme', variantKey: 'control' }
+            : type === 'RecordExposuresInput'
+              ? { items: [{ feature: 'checkout_button', identifier: 'readme', variantKey: 'control' }] }
+              : type === 'JSON'
+                ? {}
+                : 'UHJvamVjdDox';
+      }
+      const root = operation.selectionSet.selections[0];
+      const client = root.kind === Kind.FIELD && CLIENT_FIELDS.has(root.name.value);
+      return { query: print(operation), variables, client };
+    }),
+  );
+}
+
+describe.each(databaseKinds)('query cost on %s', (kind) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+  });
+  afterAll(() => server?.close());
+  const asAdmin = () => ({ authorization: `Bearer ${server.adminToken}` });
+
+  it('follows the page sizes asked for: small pages of a deep admin tree pass, huge ones do not', async () => {
+    const small = await json(await server.post({ query: AdminTree(2) }, asAdmin()));
+    expect(small.errors).toBeUndefined();
+    expect(JSON.stringify(small.data)).toContain('checkout_button');
+
+    const big = await json(await server.post({ query: AdminTree(500) }, asAdmin()));
+    expect(big.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+    // `first` beyond the cap costs what the cap does.
+    const capped = await json(await server.post({ query: AdminTree(1_000_000) }, asAdmin()));
+    expect(capped.errors?.[0]?.message).toBe(big.errors?.[0]?.message);
+  });
+
+  it('accepts every GraphQL example of the README with the default limits', async () => {
+    const operations = readmeOperations();
+    expect(operations.length).toBeGreaterThanOrEqual(10);
+    for (const { query, variables, client } of operations) {
+      const headers = client ? { 'x-environment-key': server.demo.environments[0].key } : asAdmin();
+      const body = await json(await server.post({ query, variables }, headers));
+      const codes = (body.errors ?? []).map((e) => e.extensions?.code);
+      for (const refused of ['QUERY_TOO_COMPLEX', 'QUERY_TOO_LARGE', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'BAD_USER_INPUT']) {
+        expect({ query, codes }).not.toEqual({ query, codes: expect.arrayContaining([refused]) });
+      }
+    }
   });
 });
