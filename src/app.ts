@@ -5,13 +5,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { GraphQLError } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, validate } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { type Context, resolveCaller, type Services } from './context.js';
 import { pendingMigrations } from './db/migrator.js';
 import { GRAPHIQL_ASSET_PREFIX, graphiqlAssets, renderGraphiQLPage } from './graphiql/assets.js';
+import type { Config } from './config.js';
+import { MAX_QUERY_BREADTH } from './config.js';
 import { BodyTooLargeError, readBody } from './http/body.js';
+import { exceededDocumentLimit } from './http/document-limits.js';
 import { routes } from './http/routes.js';
 import { schema } from './schema/index.js';
 
@@ -44,7 +47,11 @@ export function createApp(services: Services): App {
     maxRequestBodySize: false,
     // Compiled execution (graphql-jit): `flags` answers hundreds of fields per request, and
     // graphql-js's interpreter would spend most of the request on them (BENCHMARKS.md).
-    plugins: [useGraphQlJit()],
+    // The document limits come first: nothing may parse, cache or compile a document before
+    // its size is known to be sane.
+    plugins: [documentLimits(services.config), introspectionLimit(services.config), useGraphQlJit()],
+    // CORS is answered in handle(), for every route alike.
+    cors: false,
     landingPage: false,
     logging: false,
     graphiql: { title: 'flagledger GraphiQL', defaultQuery: DEFAULT_QUERY },
@@ -66,6 +73,7 @@ export function createApp(services: Services): App {
       services,
       prisma: services.prisma,
       caller: await resolveCaller(services, request.headers),
+      readOnly: request.method === 'GET' || request.method === 'HEAD',
       requestId,
       logger,
     }),
@@ -83,6 +91,7 @@ export function createApp(services: Services): App {
     const requestId = typeof header === 'string' && /^[\w.-]{1,100}$/.test(header) ? header : randomUUID();
     const logger = services.logger.child({ reqId: requestId });
     res.setHeader('x-request-id', requestId);
+    res.setHeader('x-content-type-options', 'nosniff');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const socketState = sockets.get(req.socket);
     if (socketState) socketState.active++;
@@ -98,6 +107,7 @@ export function createApp(services: Services): App {
       );
     });
     try {
+      if (cors(req, res)) return;
       if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/ready') return await ready(res);
       if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX) && (req.method === 'GET' || req.method === 'HEAD')) return await graphiqlAsset(req, res, url);
@@ -117,15 +127,29 @@ export function createApp(services: Services): App {
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, context: ServerContext) {
     const method = req.method ?? 'GET';
+    if (method === 'POST' && !acceptedContentType(req.headers['content-type'])) {
+      res.setHeader('accept-post', ACCEPTED_CONTENT_TYPES.join(', '));
+      return sendJson(res, 415, {
+        errors: [
+          {
+            message: `POST /graphql takes a body of type ${ACCEPTED_CONTENT_TYPES.join(' or ')}.`,
+            extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+          },
+        ],
+      });
+    }
     const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, services.config.bodyLimitBytes);
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined) continue;
       headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
+    // Yoga reads JSON bodies only when they say application/json.
+    if (method === 'POST') headers.set('content-type', 'application/json');
     const response = await yoga.fetch(new URL(url.pathname + url.search, 'http://localhost'), { method, headers, body: body as BodyInit | undefined }, context);
     res.statusCode = response.status;
     response.headers.forEach((value, name) => res.setHeader(name, value));
+    if (response.headers.get('content-type')?.startsWith('text/html')) setPageSecurityHeaders(res);
     if (!response.body) return void res.end();
     // Plain results are small: one write. Streams (e.g. SSE) are piped with backpressure.
     const type = response.headers.get('content-type') ?? '';
@@ -145,13 +169,16 @@ export function createApp(services: Services): App {
       if (pending.length) return sendJson(res, 503, { status: 'migrations pending', pending });
       sendJson(res, 200, { status: 'ready' });
     } catch (error) {
-      sendJson(res, 503, { status: 'database unavailable', error: error instanceof Error ? error.message : String(error) });
+      // The reason may name hosts, users or files: it goes to the log, not to the caller.
+      services.logger.error({ err: error }, 'readiness check: database unavailable');
+      sendJson(res, 503, { status: 'database unavailable' });
     }
   }
 
   async function graphiqlAsset(req: IncomingMessage, res: ServerResponse, url: URL) {
     const asset = (await graphiqlAssets()).get(url.pathname.slice(GRAPHIQL_ASSET_PREFIX.length));
     if (!asset) return sendJson(res, 404, { error: 'not found' });
+    setPageSecurityHeaders(res);
     res.setHeader('etag', asset.etag);
     res.setHeader('cache-control', 'public, max-age=86400');
     if (req.headers['if-none-match'] === asset.etag) {
@@ -160,6 +187,25 @@ export function createApp(services: Services): App {
     }
     res.setHeader('content-type', asset.type);
     res.end(asset.body);
+  }
+
+  /** Answers CORS: headers on every response to a listed origin, and preflights (true: done). */
+  function cors(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    const allowed = services.config.corsOrigins;
+    if (allowed !== '*') res.setHeader('vary', 'Origin');
+    if (typeof origin !== 'string') return false;
+    if (allowed === '*') res.setHeader('access-control-allow-origin', '*');
+    else if (allowed.includes(origin)) res.setHeader('access-control-allow-origin', origin);
+    else return false;
+    res.setHeader('access-control-expose-headers', 'x-request-id, x-exposure-horizon, etag');
+    if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return false;
+    res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+    res.setHeader('access-control-allow-headers', 'authorization, content-type, accept, x-environment-key, x-request-id, if-none-match');
+    res.setHeader('access-control-max-age', '600');
+    res.writeHead(204, { 'content-length': '0' });
+    res.end();
+    return true;
   }
 
   const server = createServer((req, res) => void handle(req, res));
@@ -202,6 +248,77 @@ export function createApp(services: Services): App {
         // while the loop was busy have been accepted and parsed before we look.
         const poll = setInterval(() => setImmediate(step), 25);
       });
+    },
+  };
+}
+
+const ACCEPTED_CONTENT_TYPES = ['application/json', 'application/graphql-response+json'];
+
+/**
+ * Only JSON bodies execute: a browser sends form and text/plain bodies cross-origin without a
+ * preflight, so accepting them would let any web page run mutations with a visitor's network
+ * position.
+ */
+function acceptedContentType(header: string | undefined): boolean {
+  const type = header?.split(';', 1)[0].trim().toLowerCase();
+  return type !== undefined && ACCEPTED_CONTENT_TYPES.includes(type);
+}
+
+/** The GraphiQL page and its assets load only from this server and are never framed. */
+const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+function setPageSecurityHeaders(res: ServerResponse): void {
+  res.setHeader('content-security-policy', PAGE_CSP);
+  res.setHeader('x-frame-options', 'DENY');
+  res.setHeader('referrer-policy', 'no-referrer');
+}
+
+function limitError(message: string, code: string, status: number): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, http: { status } } });
+}
+
+/** Refuses oversized documents before Yoga parses, validates, caches or compiles them. */
+function documentLimits(config: Config): Plugin {
+  const limits = {
+    maxTokens: config.maxQueryTokens,
+    maxAliases: config.maxQueryAliases,
+    maxFields: MAX_QUERY_BREADTH,
+    maxNesting: Math.max(64, 2 * config.maxQueryDepth),
+  };
+  return {
+    onParams({ params, setResult }) {
+      if (typeof params.query !== 'string') return;
+      const exceeded = exceededDocumentLimit(params.query, limits);
+      if (exceeded) setResult({ errors: [limitError(exceeded.message, 'QUERY_TOO_LARGE', 400)] });
+    },
+  };
+}
+
+/** With INTROSPECTION off, only tokens may ask for the schema. */
+function introspectionLimit(config: Config): Plugin<Context> {
+  if (config.introspection) return {};
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const caller = (args.contextValue as Context).caller;
+      if (caller.kind === 'token') return;
+      const errors = validate(args.schema, args.document, [NoSchemaIntrospectionCustomRule]);
+      if (errors.length) {
+        setResultAndStopExecution({
+          errors: [limitError('Introspection is turned off for client keys and anonymous callers.', 'INTROSPECTION_DISABLED', 403)],
+        });
+      }
     },
   };
 }

@@ -14,10 +14,48 @@ export interface Config {
   cacheTtlSeconds: number;
   maxQueryDepth: number;
   maxQueryComplexity: number;
+  /** Lexical tokens in a GraphQL document, checked before it is parsed. */
+  maxQueryTokens: number;
+  /** Aliases in a GraphQL document, checked before it is parsed. */
+  maxQueryAliases: number;
+  /** Origins browsers may call from: `*` (any, without credentials) or a list. */
+  corsOrigins: '*' | string[];
+  /** Whether client keys and anonymous callers may introspect the schema (tokens always may). */
+  introspection: boolean;
   shutdownTimeoutMs: number;
 }
 
+/** Most field selections a query may make (fragments expanded); also checked before parsing. */
+export const MAX_QUERY_BREADTH = 500;
+
 export class ConfigError extends Error {}
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function origins(env: NodeJS.ProcessEnv, name: string): '*' | string[] {
+  const raw = env[name]?.trim();
+  if (!raw || raw === '*') return '*';
+  const list = raw.split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of list) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    // An origin is scheme://host[:port], exactly as browsers send it in `Origin`.
+    if (!url || url.origin !== origin) {
+      throw new ConfigError(`${name} must be * or a comma list of origins like https://app.example.com, got "${origin}"`);
+    }
+  }
+  return list;
+}
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -41,7 +79,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 30, 0, 86_400),
     maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
-    maxQueryComplexity: integer(env, 'MAX_QUERY_COMPLEXITY', 20_000, 10, 10_000_000),
+    maxQueryComplexity: integer(env, 'MAX_QUERY_COMPLEXITY', 50_000, 10, 10_000_000),
+    maxQueryTokens: integer(env, 'MAX_QUERY_TOKENS', 10_000, 100, 1_000_000),
+    maxQueryAliases: integer(env, 'MAX_QUERY_ALIASES', 100, 0, 100_000),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
+    introspection: boolean(env, 'INTROSPECTION', true),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };
 }

@@ -92,6 +92,8 @@ export interface Context {
   services: Services;
   prisma: PrismaClient;
   caller: Caller;
+  /** A GET request: nothing it runs may write. */
+  readOnly: boolean;
   requestId: string;
   logger: Logger;
 }

@@ -28,6 +28,15 @@ function evaluationOf(context: Context): { service: EvaluationService; environme
   return { service, environment: context.caller };
 }
 
+/** `recordExposures` writes, and a GET must not: a link or an <img> could make it. */
+function refuseWriteByGet(context: Context, recordExposures: boolean | null | undefined): void {
+  if (recordExposures && context.readOnly) {
+    throw new GraphQLError('recordExposures: true writes: send it with POST.', {
+      extensions: { code: 'METHOD_NOT_ALLOWED', http: { status: 405, headers: { allow: 'POST' } } },
+    });
+  }
+}
+
 builder.queryFields((t) => ({
   flags: t.field({
     type: [FlagType],
@@ -44,6 +53,7 @@ builder.queryFields((t) => ({
       }),
     },
     resolve: (_parent, args, context) => {
+      refuseWriteByGet(context, args.recordExposures);
       const { service, environment } = evaluationOf(context);
       return service.evaluate(environment, args);
     },
@@ -60,6 +70,7 @@ builder.queryFields((t) => ({
       recordExposures: t.arg.boolean({ required: false, defaultValue: false }),
     },
     resolve: async (_parent, args, context) => {
+      refuseWriteByGet(context, args.recordExposures);
       const { service, environment } = evaluationOf(context);
       const [flag] = await service.evaluate(environment, args, args.name);
       return flag ?? null;

@@ -12,6 +12,22 @@ interface Asset {
   etag: string;
 }
 
+// The page's own scripts are assets too, so its Content-Security-Policy needs no inline script.
+const MONACO_ENVIRONMENT = `self.MonacoEnvironment = {
+  globalAPI: false,
+  getWorkerUrl: function (moduleId, label) {
+    var path = label === 'json' ? '${GRAPHIQL_ASSET_PREFIX}json.worker.js' : label === 'graphql' ? '${GRAPHIQL_ASSET_PREFIX}graphql.worker.js' : '${GRAPHIQL_ASSET_PREFIX}editor.worker.js';
+    return new URL(path, location.href).href;
+  },
+};
+`;
+
+const RENDER = `YogaGraphiQL.renderYogaGraphiQL(
+  document.querySelector('#root'),
+  JSON.parse(document.getElementById('graphiql-options').textContent),
+);
+`;
+
 let assets: Promise<Map<string, Asset>> | undefined;
 
 function asset(body: string, type: string): Asset {
@@ -27,6 +43,8 @@ export function graphiqlAssets(): Promise<Map<string, Asset>> {
     map.set('editor.worker.js', asset(bundle.editorWorkerService, 'application/javascript; charset=utf-8'));
     map.set('json.worker.js', asset(bundle.jsonWorker, 'application/javascript; charset=utf-8'));
     map.set('graphql.worker.js', asset(bundle.graphqlWorker, 'application/javascript; charset=utf-8'));
+    map.set('monaco-environment.js', asset(MONACO_ENVIRONMENT, 'application/javascript; charset=utf-8'));
+    map.set('render.js', asset(RENDER, 'application/javascript; charset=utf-8'));
     return map;
   });
   return assets;
@@ -51,18 +69,10 @@ export function renderGraphiQLPage(options?: GraphiQLOptions): string {
   <body id="body" class="no-focus-outline">
     <noscript>GraphiQL needs JavaScript.</noscript>
     <div id="root"></div>
-    <script>
-      self.MonacoEnvironment = {
-        globalAPI: false,
-        getWorkerUrl: function (moduleId, label) {
-          return new URL(label === 'json' ? '${p}json.worker.js' : label === 'graphql' ? '${p}graphql.worker.js' : '${p}editor.worker.js', location.href).href;
-        },
-      };
-    </script>
+    <script type="application/json" id="graphiql-options">${scriptJson(options)}</script>
+    <script src="${p}monaco-environment.js"></script>
     <script src="${p}yoga-graphiql.js"></script>
-    <script>
-      YogaGraphiQL.renderYogaGraphiQL(document.querySelector('#root'), ${scriptJson(options)});
-    </script>
+    <script src="${p}render.js"></script>
   </body>
 </html>`;
 }

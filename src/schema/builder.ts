@@ -6,8 +6,9 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { GraphQLError } from 'graphql';
+import { getNamedType, GraphQLError, type GraphQLField, isListType, isNonNullType } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { MAX_QUERY_BREADTH } from '../config.js';
 import type { Context } from '../context.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
@@ -23,6 +24,32 @@ export interface AuthScopes {
 
 function pascal(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** What a plain list is taken to hold (options, states, weights: small, bounded lists). */
+const LIST_MULTIPLIER = 10;
+
+/** Page sizes of the connections: `first`/`last` when given, else the default, at most the cap. */
+const PAGE_SIZES: Record<string, { default: number; max: number }> = {
+  ExposureConnection: { default: 100, max: 1000 },
+};
+const DEFAULT_PAGE_SIZE = { default: 50, max: 500 };
+
+/**
+ * A connection costs its children times the page asked for; its `edges` list then counts
+ * once (the page size already says how many there are). Other lists count LIST_MULTIPLIER
+ * times their children.
+ */
+function fieldCost(args: Record<string, unknown>, _context: Context, field: GraphQLField<unknown, Context>) {
+  const type = getNamedType(field.type).name;
+  if (type.endsWith('Connection') && field.args.some((arg) => arg.name === 'first')) {
+    const sizes = PAGE_SIZES[type] ?? DEFAULT_PAGE_SIZE;
+    const asked = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : sizes.default;
+    return { field: 1, multiplier: Math.min(Math.max(asked, 0), sizes.max) };
+  }
+  if (type.endsWith('Edge')) return { field: 1, multiplier: 1 };
+  const list = isListType(field.type) || (isNonNullType(field.type) && isListType(field.type.ofType));
+  return list ? { field: 1, multiplier: LIST_MULTIPLIER } : 1;
 }
 
 export const builder = new SchemaBuilder<{
@@ -87,11 +114,12 @@ export const builder = new SchemaBuilder<{
         { extensions: { code: 'QUERY_TOO_COMPLEX' } },
       ),
     defaultComplexity: 1,
-    defaultListMultiplier: 10,
+    defaultListMultiplier: LIST_MULTIPLIER,
+    fieldComplexity: fieldCost,
     limit: (context) => ({
       depth: context.services.config.maxQueryDepth,
       complexity: context.services.config.maxQueryComplexity,
-      breadth: 500,
+      breadth: MAX_QUERY_BREADTH,
     }),
   },
 });
