@@ -132,8 +132,9 @@ describe.each(databaseKinds)('GET /exports/exposures on %s', (kind) => {
     expect(await status({ environment }, { authorization: `Bearer ${secret}` })).toEqual([403, 'FORBIDDEN']);
 
     expect(await status({})).toEqual([400, 'INVALID_INPUT']);
-    expect(await status({ environment: 'garbage' })).toEqual([400, 'INVALID_INPUT']);
-    expect(await status({ environment: globalId('Project', experiment.projectId) })).toEqual([400, 'INVALID_INPUT']);
+    // An id that names no environment is one that does not exist.
+    expect(await status({ environment: 'garbage' })).toEqual([404, 'NOT_FOUND']);
+    expect(await status({ environment: globalId('Project', experiment.projectId) })).toEqual([404, 'NOT_FOUND']);
     expect(await status({ environment, after: '-1' })).toEqual([400, 'INVALID_INPUT']);
     expect(await status({ environment, after: 'abc' })).toEqual([400, 'INVALID_INPUT']);
     expect(await status({ environment, format: 'xml' })).toEqual([400, 'INVALID_INPUT']);

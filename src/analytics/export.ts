@@ -8,11 +8,11 @@
 // horizon.ts): everything up to the last row sent is final, and the next run picks up what
 // was written meanwhile.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import { stringify } from 'csv-stringify/sync';
 import { resolveCaller } from '../context.js';
 import type { Database } from '../db/database.js';
 import type { HttpRoute, RouteContext } from '../http/routes.js';
+import { decodeGlobalId } from '../schema/global-id.js';
 import { settledExposureHorizon } from './horizon.js';
 import { AnalyticsLookupError, resolveAnalyticsScope } from './scope.js';
 
@@ -59,15 +59,10 @@ interface ExportParams {
 
 function parseParams(url: URL): ExportParams | string {
   const environment = url.searchParams.get('environment');
-  if (!environment) return 'The `environment` parameter (an Environment id) is required.';
-  let environmentId: number;
-  try {
-    const decoded = decodeGlobalID(environment);
-    if (decoded.typename !== 'Environment' || !/^[1-9][0-9]{0,9}$/.test(decoded.id)) throw new Error('not an environment');
-    environmentId = Number(decoded.id);
-  } catch {
-    return '`environment` is not an Environment id.';
-  }
+  if (environment === null) return 'The `environment` parameter (an Environment id) is required.';
+  // An id that names no environment (malformed, another type) is one that does not exist: 404.
+  const decoded = decodeGlobalId(environment);
+  const environmentId = decoded?.typename === 'Environment' ? Number(decoded.id) : 0;
   const feature = url.searchParams.get('feature') ?? undefined;
   if (feature !== undefined && feature.length === 0) return '`feature` must be a feature name.';
   const afterText = url.searchParams.get('after') ?? '0';

@@ -2,6 +2,7 @@
 // the analytics queries (src/analytics) and the exposure-recording mutations (src/exposures).
 import { ExposureSource } from '../generated/prisma/enums.js';
 import { builder } from '../schema/builder.js';
+import { readableNode, readByTokens } from '../schema/nodes.js';
 
 export const ExposureSourceEnum = builder.enumType(ExposureSource, {
   name: 'ExposureSource',
@@ -17,8 +18,8 @@ export const ExposureType = builder.prismaNode('Exposure', {
   id: { field: 'id' },
   findUnique: (id) => ({ id: parseExposureId(id) }),
   description: 'One report that an identity was served a variant of a multivariate feature.',
-  // Analytics and admin tokens read every exposure; a client (environment key) reads the
-  // exposures of its own environment, e.g. the ones its `recordExposure(s)` returns.
+  // Analytics and admin tokens read every exposure; a client (environment key) reads only what
+  // its own `recordExposure(s)` returns (node/nodes give clients nothing).
   authScopes: (exposure, context) =>
     context.caller.kind === 'client'
       ? exposure.environmentId === context.caller.environmentId
@@ -51,4 +52,10 @@ export const ExposureType = builder.prismaNode('Exposure', {
     }),
     eventId: t.exposeString('eventId', { nullable: true, description: 'The idempotency key the reporter sent, if any.' }),
   }),
+});
+
+readableNode('Exposure', {
+  bigint: true,
+  visibleTo: readByTokens,
+  findMany: (prisma, args) => prisma.exposure.findMany(args as never),
 });

@@ -1,12 +1,14 @@
 // GraphQL types and operations for features, multivariate options and feature states.
 // Resolvers decode ids, call the rules of rules.ts, and announce the environments whose
 // evaluation changed once the write has committed.
-import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { type Context, emitEnvironmentsChanged } from '../context.js';
 import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
 import { ErrorInterface } from '../errors/graphql.js';
 import type { MultivariateOption } from '../generated/prisma/client.js';
+import { EnvironmentType, ProjectType } from '../projects/graphql.js';
 import { builder, numericId } from '../schema/builder.js';
+import { readableNode, readByTokens } from '../schema/nodes.js';
 import { payloadType } from '../schema/payload.js';
 import { VariantKeyError, WeightsError } from './errors.js';
 import {
@@ -28,19 +30,9 @@ const liveOptionsInOrder = {
   orderBy: [{ priority: 'asc' as const }, { id: 'asc' as const }],
 };
 
-/**
- * The database id of a global id of the given type. Malformed ids and ids of another type
- * name nothing the caller could mean: NOT_FOUND, like ids that do not exist.
- */
-function decodeId(raw: string, typename: string, path: (string | number)[]): number {
-  try {
-    const decoded = decodeGlobalID(raw);
-    const id = numericId(decoded.id);
-    if (decoded.typename === typename && id > 0) return id;
-  } catch {
-    // falls through to NOT_FOUND
-  }
-  throw new NotFoundError(`No ${typename} with this id.`, raw, path);
+/** The database id of a global id that src/schema/global-id.ts has checked. */
+function decodeId(decoded: { id: string }): number {
+  return numericId(decoded.id);
 }
 
 /** Tells the evaluation cache; the write has committed, so a listener's failure is only logged. */
@@ -96,19 +88,12 @@ export const FeatureType = builder.prismaNode('Feature', {
       type: 'FeatureState',
       nullable: true,
       description: "The feature's state in one environment.",
-      args: { environmentId: t.arg.id({ required: true }) },
-      resolve: (query, feature, args, context) => {
-        let environmentId: number;
-        try {
-          environmentId = decodeId(String(args.environmentId), 'Environment', ['environmentId']);
-        } catch {
-          return null;
-        }
-        return context.prisma.featureState.findUnique({
+      args: { environmentId: t.arg.globalID({ required: true, for: [EnvironmentType] }) },
+      resolve: (query, feature, args, context) =>
+        context.prisma.featureState.findUnique({
           ...query,
-          where: { environmentId_featureId: { environmentId, featureId: feature.id } },
-        });
-      },
+          where: { environmentId_featureId: { environmentId: decodeId(args.environmentId), featureId: feature.id } },
+        }),
     }),
   }),
 });
@@ -203,6 +188,10 @@ export const FeatureStateType = builder.prismaNode('FeatureState', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
+
+readableNode('Feature', { visibleTo: readByTokens, findMany: (prisma, args) => prisma.feature.findMany(args as never) });
+readableNode('MultivariateOption', { visibleTo: readByTokens, findMany: (prisma, args) => prisma.multivariateOption.findMany(args as never) });
+readableNode('FeatureState', { visibleTo: readByTokens, findMany: (prisma, args) => prisma.featureState.findMany(args as never) });
 
 builder.prismaObjectField('Project', 'features', (t) =>
   t.relatedConnection(
@@ -306,7 +295,7 @@ const NewMultivariateOptionInput = builder.inputType('NewMultivariateOptionInput
 
 const CreateFeatureInput = builder.inputType('CreateFeatureInput', {
   fields: (t) => ({
-    projectId: t.id({ required: true }),
+    projectId: t.globalID({ required: true, for: [ProjectType] }),
     name: t.string({ required: true, description: '1-150 characters of [A-Za-z0-9_.-], unique in the project.' }),
     description: t.string(),
     initialValue: t.field({ type: 'JSON', description: 'Any JSON value; omitted or null is JSON null.' }),
@@ -317,7 +306,7 @@ const CreateFeatureInput = builder.inputType('CreateFeatureInput', {
 
 const UpdateFeatureInput = builder.inputType('UpdateFeatureInput', {
   fields: (t) => ({
-    id: t.id({ required: true }),
+    id: t.globalID({ required: true, for: [FeatureType] }),
     name: t.string(),
     description: t.string({ description: 'null or blank clears it.' }),
     initialValue: t.field({ type: 'JSON', description: 'Any JSON value (explicit null is JSON null).' }),
@@ -327,19 +316,19 @@ const UpdateFeatureInput = builder.inputType('UpdateFeatureInput', {
 
 const ArchiveFeatureInput = builder.inputType('ArchiveFeatureInput', {
   fields: (t) => ({
-    id: t.id({ required: true }),
+    id: t.globalID({ required: true, for: [FeatureType] }),
     archived: t.boolean({ defaultValue: true, description: 'false restores an archived feature.' }),
   }),
 });
 
 const CreateMultivariateOptionInput = builder.inputType('CreateMultivariateOptionInput', {
-  fields: (t) => ({ featureId: t.id({ required: true }), ...optionFields(t) }),
+  fields: (t) => ({ featureId: t.globalID({ required: true, for: [FeatureType] }), ...optionFields(t) }),
 });
 
 const UpdateMultivariateOptionInput = builder.inputType('UpdateMultivariateOptionInput', {
   description: 'Fields left out stay as they are.',
   fields: (t) => ({
-    id: t.id({ required: true }),
+    id: t.globalID({ required: true, for: [MultivariateOptionType] }),
     ...optionFields(t),
     key: t.string({
       description: 'New variant key; null or blank clears it. Fixed once exposures were recorded under it (VARIANT_KEY_IN_USE).',
@@ -348,12 +337,12 @@ const UpdateMultivariateOptionInput = builder.inputType('UpdateMultivariateOptio
 });
 
 const DeleteMultivariateOptionInput = builder.inputType('DeleteMultivariateOptionInput', {
-  fields: (t) => ({ id: t.id({ required: true }) }),
+  fields: (t) => ({ id: t.globalID({ required: true, for: [MultivariateOptionType] }) }),
 });
 
 const VariantAllocationInput = builder.inputType('VariantAllocationInput', {
   fields: (t) => ({
-    optionId: t.id({ required: true }),
+    optionId: t.globalID({ required: true, for: [MultivariateOptionType] }),
     weight: t.float({ description: "Percentage 0-100 in this environment; null removes the override (the option's defaultWeight applies)." }),
   }),
 });
@@ -361,14 +350,14 @@ const VariantAllocationInput = builder.inputType('VariantAllocationInput', {
 const UpdateFeatureStateInput = builder.inputType('UpdateFeatureStateInput', {
   description: 'Names the state by `id`, or by `environmentId` and `featureId`. Fields left out stay as they are.',
   fields: (t) => ({
-    id: t.id(),
-    environmentId: t.id(),
-    featureId: t.id(),
+    id: t.globalID({ for: [FeatureStateType] }),
+    environmentId: t.globalID({ for: [EnvironmentType] }),
+    featureId: t.globalID({ for: [FeatureType] }),
     enabled: t.boolean(),
     value: t.field({ type: 'JSON', description: "This environment's value; null inherits the feature's initialValue." }),
     allocations: t.field({
       type: [VariantAllocationInput],
-      description: 'Weight overrides to set in this environment; options not listed keep theirs.',
+      description: 'Weight overrides to set in this environment (at most 100); options not listed keep theirs.',
     }),
   }),
 });
@@ -411,7 +400,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateFeatureInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await createFeature(context.prisma, {
-        projectId: decodeId(String(input.projectId), 'Project', ['projectId']),
+        projectId: decodeId(input.projectId),
         name: input.name,
         description: input.description,
         initialValue: input.initialValue,
@@ -428,7 +417,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError, DuplicateNameError] },
     args: { input: t.arg({ type: UpdateFeatureInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
-      const written = await updateFeature(context.prisma, decodeId(String(input.id), 'Feature', ['id']), {
+      const written = await updateFeature(context.prisma, decodeId(input.id), {
         name: input.name,
         description: input.description,
         initialValue: input.initialValue,
@@ -445,7 +434,7 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError] },
     args: { input: t.arg({ type: ArchiveFeatureInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
-      const written = await archiveFeature(context.prisma, decodeId(String(input.id), 'Feature', ['id']), input.archived ?? true);
+      const written = await archiveFeature(context.prisma, decodeId(input.id), input.archived ?? true);
       await announce(context, written.environmentIds);
       return { feature: written.value };
     },
@@ -456,7 +445,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError, VariantKeyError, WeightsError] },
     args: { input: t.arg({ type: CreateMultivariateOptionInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
-      const featureId = decodeId(String(input.featureId), 'Feature', ['featureId']);
+      const featureId = decodeId(input.featureId);
       const written = await createMultivariateOption(context.prisma, featureId, optionInput(input));
       await announce(context, written.environmentIds);
       return { option: written.value };
@@ -468,7 +457,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError, VariantKeyError, WeightsError] },
     args: { input: t.arg({ type: UpdateMultivariateOptionInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
-      const optionId = decodeId(String(input.id), 'MultivariateOption', ['id']);
+      const optionId = decodeId(input.id);
       const written = await updateMultivariateOption(context.prisma, optionId, optionInput(input));
       await announce(context, written.environmentIds);
       return { option: written.value };
@@ -481,7 +470,7 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError] },
     args: { input: t.arg({ type: DeleteMultivariateOptionInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
-      const written = await deleteMultivariateOption(context.prisma, decodeId(String(input.id), 'MultivariateOption', ['id']));
+      const written = await deleteMultivariateOption(context.prisma, decodeId(input.id));
       await announce(context, written.environmentIds);
       return written.value;
     },
@@ -494,13 +483,13 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateFeatureStateInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await updateFeatureState(context.prisma, {
-        stateId: input.id == null ? undefined : decodeId(String(input.id), 'FeatureState', ['id']),
-        environmentId: input.environmentId == null ? undefined : decodeId(String(input.environmentId), 'Environment', ['environmentId']),
-        featureId: input.featureId == null ? undefined : decodeId(String(input.featureId), 'Feature', ['featureId']),
+        stateId: input.id == null ? undefined : decodeId(input.id),
+        environmentId: input.environmentId == null ? undefined : decodeId(input.environmentId),
+        featureId: input.featureId == null ? undefined : decodeId(input.featureId),
         enabled: input.enabled,
         value: input.value,
-        allocations: input.allocations?.map((allocation, index) => ({
-          optionId: decodeId(String(allocation.optionId), 'MultivariateOption', ['allocations', index, 'optionId']),
+        allocations: input.allocations?.map((allocation) => ({
+          optionId: decodeId(allocation.optionId),
           weight: allocation.weight,
         })),
       });

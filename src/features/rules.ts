@@ -18,6 +18,7 @@ const FEATURE_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
 export const DESCRIPTION_MAX_LENGTH = 2000;
 export const OPTION_NAME_MAX_LENGTH = 200;
 export const OPTIONS_PER_INPUT_MAX = 100;
+export const ALLOCATIONS_PER_INPUT_MAX = 100;
 
 /** Writes queue on the feature's row lock; give them room to wait (PGlite runs one at a time). */
 const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 };
@@ -407,6 +408,9 @@ async function findState(prisma: PrismaClient, input: UpdateFeatureStateInput): 
 
 /** Sets a feature's enabled flag, value and per-environment weights in one environment. */
 export async function updateFeatureState(prisma: PrismaClient, input: UpdateFeatureStateInput): Promise<Written<FeatureState>> {
+  if (input.allocations && input.allocations.length > ALLOCATIONS_PER_INPUT_MAX) {
+    throw new ValidationError('INVALID_INPUT', `At most ${ALLOCATIONS_PER_INPUT_MAX} allocations per input.`, ['allocations']);
+  }
   const allocations = (input.allocations ?? []).map((allocation, index) => ({
     optionId: allocation.optionId,
     weight:

@@ -1,6 +1,7 @@
 // GraphQL types and operations for projects and environments.
 import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
 import { builder, numericId } from '../schema/builder.js';
+import { readableNode, readByTokens } from '../schema/nodes.js';
 import { payloadType } from '../schema/payload.js';
 import { createEnvironment, createProject } from './rules.js';
 
@@ -26,12 +27,19 @@ export const EnvironmentType = builder.prismaNode('Environment', {
   authScopes: adminOrAnalytics,
   fields: (t) => ({
     name: t.exposeString('name'),
-    key: t.exposeString('key', { description: 'The public client key for `X-Environment-Key`.' }),
+    key: t.exposeString('key', {
+      // A client key writes exposures: only admins may read one.
+      authScopes: { admin: true },
+      description: 'The public client key for `X-Environment-Key` (ADMIN only).',
+    }),
     project: t.relation('project'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });
+
+readableNode('Project', { visibleTo: readByTokens, findMany: (prisma, args) => prisma.project.findMany(args as never) });
+readableNode('Environment', { visibleTo: readByTokens, findMany: (prisma, args) => prisma.environment.findMany(args as never) });
 
 builder.queryFields((t) => ({
   projects: t.prismaConnection({
@@ -57,7 +65,7 @@ const CreateProjectInput = builder.inputType('CreateProjectInput', {
     name: t.string({ required: true }),
     environments: t.stringList({
       required: false,
-      description: 'Environment names; default `development` and `production`.',
+      description: 'Environment names (at most 100); default `development` and `production`.',
     }),
   }),
 });

@@ -7,6 +7,7 @@ import type { Environment, PrismaClient, Project } from '../generated/prisma/cli
 
 export const DEFAULT_ENVIRONMENTS = ['development', 'production'] as const;
 const NAME_MAX = 100;
+export const ENVIRONMENTS_PER_INPUT_MAX = 100;
 
 /** Project and environment names: trimmed, 1-100 characters, no control characters. */
 export function normaliseName(raw: string, path: (string | number)[], what: string): string {
@@ -22,6 +23,9 @@ export async function createProject(
   input: { name: string; environments?: string[] | null },
 ): Promise<Project> {
   const name = normaliseName(input.name, ['name'], 'A project');
+  if (input.environments && input.environments.length > ENVIRONMENTS_PER_INPUT_MAX) {
+    throw new ValidationError('INVALID_INPUT', `At most ${ENVIRONMENTS_PER_INPUT_MAX} environments per project input.`, ['environments']);
+  }
   const environmentNames = (input.environments ?? [...DEFAULT_ENVIRONMENTS]).map((env, index) =>
     normaliseName(env, ['environments', index], 'An environment'),
   );

@@ -12,6 +12,7 @@ import { MAX_QUERY_BREADTH } from '../config.js';
 import type { Context } from '../context.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
+import { GlobalIdPlugin } from './global-id.js';
 
 export interface AuthScopes {
   /** A bearer token with the ADMIN scope. */
@@ -66,7 +67,9 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin],
+  // GlobalIdPlugin sits inside ScopeAuth and Errors (scopes first; NotFoundError into result
+  // unions) and before Relay (it checks ids before Relay decodes them).
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, GlobalIdPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin],
   prisma: {
     client: (context) => context.prisma,
     dmmf: getDatamodel(),
@@ -78,6 +81,9 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
+    // src/schema/nodes.ts defines them: scopes before reading, one query per type.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
   },
   scopeAuth: {
     authScopes: (context) => ({
@@ -130,8 +136,10 @@ builder.addScalarType('DateTime', DateTimeResolver);
 builder.queryType({});
 builder.mutationType({});
 
-/** Decodes the numeric database id of a global id decoded by Pothos' relay plugin. */
+/**
+ * The numeric database id of a global id decoded by Pothos' relay plugin (src/schema/global-id.ts
+ * has already refused every id that is not a canonical positive integer in range).
+ */
 export function numericId(id: string): number {
-  const value = Number(id);
-  return Number.isSafeInteger(value) && value > 0 ? value : -1;
+  return Number(id);
 }

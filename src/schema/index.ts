@@ -7,6 +7,7 @@ import '../tokens/graphql.js';
 import '../analytics/graphql.js';
 import '../exposures/graphql.js';
 import { builder } from './builder.js';
+import './nodes.js';
 
 builder.queryField('viewer', (t) =>
   t.field({

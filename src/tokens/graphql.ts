@@ -3,6 +3,7 @@ import { NotFoundError, ValidationError } from '../errors/app-errors.js';
 import { ApiScope } from '../generated/prisma/enums.js';
 import type { ApiToken } from '../generated/prisma/client.js';
 import { builder, numericId } from '../schema/builder.js';
+import { hasScope, readableNode } from '../schema/nodes.js';
 import { payloadType } from '../schema/payload.js';
 import { createApiToken, revokeApiToken } from './rules.js';
 
@@ -22,6 +23,11 @@ export const ApiTokenType = builder.prismaNode('ApiToken', {
   }),
 });
 
+readableNode('ApiToken', {
+  visibleTo: (caller) => (hasScope(caller, 'ADMIN') ? {} : null),
+  findMany: (prisma, args) => prisma.apiToken.findMany(args as never),
+});
+
 builder.queryFields((t) => ({
   apiTokens: t.prismaField({
     type: ['ApiToken'],
@@ -34,7 +40,7 @@ builder.queryFields((t) => ({
 const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
-    scopes: t.field({ type: [ApiScopeEnum], required: true }),
+    scopes: t.field({ type: [ApiScopeEnum], required: true, description: 'At most 10 (repeats count once).' }),
   }),
 });
 

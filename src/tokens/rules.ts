@@ -4,6 +4,8 @@ import { NotFoundError, ValidationError } from '../errors/app-errors.js';
 import type { ApiToken, PrismaClient } from '../generated/prisma/client.js';
 import type { ApiScope } from '../generated/prisma/enums.js';
 
+export const SCOPES_PER_INPUT_MAX = 10;
+
 export async function createApiToken(
   prisma: PrismaClient,
   input: { name: string; scopes: ApiScope[]; secret?: string },
@@ -11,6 +13,9 @@ export async function createApiToken(
   const name = input.name.trim();
   if (name.length < 1 || name.length > 100) {
     throw new ValidationError('INVALID_NAME', 'A token name must be 1-100 characters.', ['name']);
+  }
+  if (input.scopes.length > SCOPES_PER_INPUT_MAX) {
+    throw new ValidationError('INVALID_INPUT', `At most ${SCOPES_PER_INPUT_MAX} scopes per token.`, ['scopes']);
   }
   const scopes = [...new Set(input.scopes)];
   if (scopes.length === 0) {
