@@ -1,5 +1,6 @@
 // The HTTP application: /graphql (Yoga), GraphiQL's assets, /health, /ready and the plain
 // routes of src/http/routes.ts, on node:http.
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -12,6 +13,7 @@ import { type Context, resolveCaller, type Services } from './context.js';
 import { pendingMigrations } from './db/migrator.js';
 import { GRAPHIQL_ASSET_PREFIX, graphiqlAssets, renderGraphiQLPage } from './graphiql/assets.js';
 import { BodyTooLargeError, readBody } from './http/body.js';
+import { percentEncodedProblem, requestTargetProblem, useInputIntegrity } from './http/input-integrity.js';
 import { routes } from './http/routes.js';
 import { schema } from './schema/index.js';
 
@@ -44,7 +46,7 @@ export function createApp(services: Services): App {
     maxRequestBodySize: false,
     // Compiled execution (graphql-jit): `flags` answers hundreds of fields per request, and
     // graphql-js's interpreter would spend most of the request on them (BENCHMARKS.md).
-    plugins: [useGraphQlJit()],
+    plugins: [useInputIntegrity(), useGraphQlJit()],
     landingPage: false,
     logging: false,
     graphiql: { title: 'flagledger GraphiQL', defaultQuery: DEFAULT_QUERY },
@@ -98,6 +100,9 @@ export function createApp(services: Services): App {
       );
     });
     try {
+      // Parsers downstream (URLSearchParams, Yoga) would turn bad bytes into U+FFFD silently.
+      const targetProblem = requestTargetProblem(req.url ?? '/');
+      if (targetProblem) return sendInvalidInput(res, targetProblem);
       if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/ready') return await ready(res);
       if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX) && (req.method === 'GET' || req.method === 'HEAD')) return await graphiqlAsset(req, res, url);
@@ -118,6 +123,12 @@ export function createApp(services: Services): App {
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL, context: ServerContext) {
     const method = req.method ?? 'GET';
     const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, services.config.bodyLimitBytes);
+    if (body) {
+      // Yoga decodes bodies leniently: bytes that are not UTF-8 would become U+FFFD.
+      if (!isUtf8(body)) return sendInvalidInput(res, 'The request body is not valid UTF-8.');
+      const formProblem = /^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '') ? percentEncodedProblem(body.toString()) : undefined;
+      if (formProblem) return sendInvalidInput(res, formProblem);
+    }
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined) continue;
@@ -212,6 +223,10 @@ const IDLE_GRACE_MS = 300;
 /** By name too: a dependency may carry its own copy of graphql-js (CJS beside ESM). */
 function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof GraphQLError || (error instanceof Error && error.name === 'GraphQLError');
+}
+
+function sendInvalidInput(res: ServerResponse, message: string): void {
+  sendJson(res, 400, { errors: [{ message, extensions: { code: 'INVALID_INPUT' } }] });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
