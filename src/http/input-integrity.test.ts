@@ -234,18 +234,32 @@ describe.each(databaseKinds)('input integrity on %s', (kind) => {
       expect(await eventIds(feature)).toEqual(['ev-é']);
     });
 
-    it('refuses lone surrogates in variables (escaped in JSON) with INVALID_INPUT naming the variable', async () => {
+    it('rejects exposures with lone surrogates (escaped in JSON) item by item, never as U+FFFD', async () => {
       const feature = unique('surrogate');
       await ok('mutation($p: ID!, $n: String!) { createFeature(input: { projectId: $p, name: $n }) { __typename } }', { p: projectId, n: feature });
       for (const eventId of ['ev-\ud800', 'ev-\udc00', 'ev-\udfff\ud800']) {
         const reply = await gql(Record, { input: { feature, identifier: 'u1', variantKey: 'control', eventId } }, asClient());
-        expect(reply.body.errors?.[0]?.extensions?.code).toBe('INVALID_INPUT');
-        expect(reply.body.errors?.[0]?.message).toContain('$input.eventId');
-        expect(reply.body.data ?? null).toBeNull();
+        expect(reply.body.data?.recordExposure).toMatchObject({ __typename: 'ValidationError', code: 'INVALID_EVENT_ID' });
       }
-      // A proper pair is a real character.
-      const pair = await gql(Record, { input: { feature, identifier: 'u1', variantKey: 'control', eventId: 'ev-\ud83d\ude00' } }, asClient());
-      expect(pair.body.data?.recordExposure).toMatchObject({ duplicate: false, exposure: { eventId: 'ev-😀' } });
+      // In a batch, the bad items are rejected alone and the others recorded.
+      const batch = await gql(
+        `mutation($input: RecordExposuresInput!) { recordExposures(input: $input) { ... on RecordExposuresPayload { accepted rejected results { status error { code } } } } }`,
+        {
+          input: {
+            exposures: [
+              { feature, identifier: 'u2', variantKey: 'control', eventId: 'ev-\ud800' },
+              { feature, identifier: 'u2\u0000', variantKey: 'control', eventId: 'ev-b' },
+              { feature, identifier: 'u2', variantKey: 'control', eventId: 'ev-\ud83d\ude00' },
+            ],
+          },
+        },
+        asClient(),
+      );
+      expect(batch.body.data?.recordExposures).toMatchObject({
+        accepted: 1,
+        rejected: 2,
+        results: [{ status: 'REJECTED', error: { code: 'INVALID_EVENT_ID' } }, { status: 'REJECTED', error: { code: 'INVALID_IDENTIFIER' } }, { status: 'ACCEPTED' }],
+      });
       expect(await eventIds(feature)).toEqual(['ev-😀']);
     });
 

@@ -13,6 +13,7 @@ import {
   type ASTNode,
   BREAK,
   type DocumentNode,
+  getNamedType,
   getNullableType,
   getOperationAST,
   getVariableValues,
@@ -36,6 +37,16 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { echo, shortenMessage } from '../errors/echo.js';
+
+/**
+ * Extension of an input object type whose string fields its domain checks item by item (a
+ * batch answers each item on its own, so one bad item must not refuse the others).
+ */
+export const CHECKS_OWN_TEXT = 'checksOwnText';
+
+function checksOwnText(type: GraphQLInputType | null | undefined): boolean {
+  return !!type && getNamedType(type).extensions?.[CHECKS_OWN_TEXT] === true;
+}
 
 /** The deepest nesting of objects and lists a JSON value may have (`{}` and `[]` are 1). */
 export const INPUT_JSON_DEPTH_MAX = 32;
@@ -96,6 +107,8 @@ interface Pending {
   json: number;
   /** Path of that JSON value. */
   root: string;
+  /** A string field of a CHECKS_OWN_TEXT type. */
+  ownText?: boolean;
 }
 
 /** The first problem in the request's variables, walked along their declared types. */
@@ -117,8 +130,8 @@ export function checkVariables(
     stack.push({ value: variables[name], type: declared.get(name), path, json: -1, root: path });
   }
   while (stack.length) {
-    const { value, type: declaredType, path, json, root } = stack.pop()!;
-    if (typeof value === 'string') {
+    const { value, type: declaredType, path, json, root, ownText } = stack.pop()!;
+    if (typeof value === 'string' && !ownText) {
       const problem = textProblem(value);
       if (problem) return invalidInput(`Variable "${path}" ${problem}.`);
       continue;
@@ -132,10 +145,11 @@ export function checkVariables(
     }
     if (json < 0 && type && isInputObjectType(type) && !Array.isArray(value)) {
       const fields = type.getFields();
+      const ownText = checksOwnText(type);
       for (const [key, field] of Object.entries(value)) {
         const problem = textProblem(key);
         if (problem) return invalidInput(`A field name in "${path}" ${problem}.`);
-        stack.push({ value: field, type: fields[key]?.type, path: path + segment(key), json, root });
+        stack.push({ value: field, type: fields[key]?.type, path: path + segment(key), json, root, ownText });
       }
       continue;
     }
@@ -209,7 +223,7 @@ function analyse(schema: GraphQLSchema, document: DocumentNode): Analysis {
       enter(node, key, parent, path, ancestors) {
         const chain = parent === undefined ? ancestors : [...ancestors, parent];
         if (node.kind === Kind.STRING) {
-          const problem = textProblem(node.value);
+          const problem = depth === 0 && checksOwnText(typeInfo.getParentInputType()) ? undefined : textProblem(node.value);
           if (!problem) return undefined;
           error = invalidInput(`${describeLiteral(chain, path)} ${problem}.`, node);
           return BREAK;
