@@ -1,5 +1,6 @@
 // The HTTP application: /graphql (Yoga), GraphiQL's assets, /health, /ready and the plain
 // routes of src/http/routes.ts, on node:http.
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -15,6 +16,7 @@ import type { Config } from './config.js';
 import { MAX_QUERY_BREADTH } from './config.js';
 import { BodyTooLargeError, readBody } from './http/body.js';
 import { exceededDocumentLimit } from './http/document-limits.js';
+import { percentEncodedProblem, requestTargetProblem, useInputIntegrity } from './http/input-integrity.js';
 import { routes } from './http/routes.js';
 import { schema } from './schema/index.js';
 
@@ -48,8 +50,9 @@ export function createApp(services: Services): App {
     // Compiled execution (graphql-jit): `flags` answers hundreds of fields per request, and
     // graphql-js's interpreter would spend most of the request on them (BENCHMARKS.md).
     // The document limits come first: nothing may parse, cache or compile a document before
-    // its size is known to be sane.
-    plugins: [documentLimits(services.config), introspectionLimit(services.config), useGraphQlJit()],
+    // its size is known to be sane. Input integrity runs before the compiled executor, which
+    // would otherwise see JSON literals without their variables.
+    plugins: [documentLimits(services.config), introspectionLimit(services.config), useInputIntegrity(), useGraphQlJit()],
     // CORS is answered in handle(), for every route alike.
     cors: false,
     landingPage: false,
@@ -108,6 +111,9 @@ export function createApp(services: Services): App {
     });
     try {
       if (cors(req, res)) return;
+      // Parsers downstream (URLSearchParams, Yoga) would turn bad bytes into U+FFFD silently.
+      const targetProblem = requestTargetProblem(req.url ?? '/');
+      if (targetProblem) return sendInvalidInput(res, targetProblem);
       if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/ready') return await ready(res);
       if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX) && (req.method === 'GET' || req.method === 'HEAD')) return await graphiqlAsset(req, res, url);
@@ -139,6 +145,12 @@ export function createApp(services: Services): App {
       });
     }
     const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, services.config.bodyLimitBytes);
+    if (body) {
+      // Yoga decodes bodies leniently: bytes that are not UTF-8 would become U+FFFD.
+      if (!isUtf8(body)) return sendInvalidInput(res, 'The request body is not valid UTF-8.');
+      const formProblem = /^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '') ? percentEncodedProblem(body.toString()) : undefined;
+      if (formProblem) return sendInvalidInput(res, formProblem);
+    }
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined) continue;
@@ -329,6 +341,10 @@ const IDLE_GRACE_MS = 300;
 /** By name too: a dependency may carry its own copy of graphql-js (CJS beside ESM). */
 function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof GraphQLError || (error instanceof Error && error.name === 'GraphQLError');
+}
+
+function sendInvalidInput(res: ServerResponse, message: string): void {
+  sendJson(res, 400, { errors: [{ message, extensions: { code: 'INVALID_INPUT' } }] });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -3,6 +3,7 @@
 // a GraphQL error (`NOT_FOUND`, `FEATURE_NOT_FOUND`), the export with 404.
 import { GraphQLError } from 'graphql';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { echo } from '../errors/echo.js';
 
 export class AnalyticsLookupError extends Error {
   constructor(
@@ -41,6 +42,6 @@ export async function resolveAnalyticsScope(
     where: { projectId_name: { projectId: environment.projectId, name: featureName } },
     select: { id: true, name: true },
   });
-  if (!feature) throw new AnalyticsLookupError('FEATURE_NOT_FOUND', `No feature named "${featureName}" in this environment's project.`);
+  if (!feature) throw new AnalyticsLookupError('FEATURE_NOT_FOUND', `No feature named "${echo(featureName)}" in this environment's project.`);
   return { environmentId, projectId: environment.projectId, feature };
 }

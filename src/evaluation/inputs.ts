@@ -3,6 +3,7 @@
 import { GraphQLError } from 'graphql';
 import { IDENTIFIER_RULE, isValidIdentifier } from '../identities/identifier.js';
 import type { Traits } from './identities.js';
+import { echo } from '../errors/echo.js';
 
 export const TRAITS_MAX = 100;
 export const TRAIT_NAME_MAX = 200;
@@ -35,11 +36,11 @@ export function checkTraits(raw: unknown): Traits | undefined {
     const value = (raw as Record<string, unknown>)[name];
     if (name.length < 1 || name.length > TRAIT_NAME_MAX) throw invalidInput(`Trait names must be 1-${TRAIT_NAME_MAX} characters.`);
     if (typeof value === 'string') {
-      if (value.length > TRAIT_STRING_MAX) throw invalidInput(`Trait "${name}": strings are at most ${TRAIT_STRING_MAX} characters.`);
+      if (value.length > TRAIT_STRING_MAX) throw invalidInput(`Trait "${echo(name)}": strings are at most ${TRAIT_STRING_MAX} characters.`);
     } else if (typeof value === 'number') {
-      if (!Number.isFinite(value)) throw invalidInput(`Trait "${name}": numbers must be finite.`);
+      if (!Number.isFinite(value)) throw invalidInput(`Trait "${echo(name)}": numbers must be finite.`);
     } else if (typeof value !== 'boolean' && value !== null) {
-      throw invalidInput(`Trait "${name}": a trait value is a string, number, boolean or null (null deletes the trait).`);
+      throw invalidInput(`Trait "${echo(name)}": a trait value is a string, number, boolean or null (null deletes the trait).`);
     }
     traits[name] = value;
   }

@@ -11,6 +11,7 @@ import { builder } from '../schema/builder.js';
 import { BatchTooLargeError, type ExposureResult, exposureRecorder, type ExposureStatus } from './record.js';
 import { IDENTIFIER_MAX_BYTES, IDENTIFIER_MAX_LENGTH } from '../identities/identifier.js';
 import { EVENT_ID_MAX_LENGTH, type ExposureReport, MAX_BATCH_SIZE } from './rules.js';
+import { CHECKS_OWN_TEXT } from '../http/input-integrity.js';
 
 const ExposureStatusEnum = builder.enumType('ExposureStatus', {
   description: 'What became of one reported exposure.',
@@ -41,11 +42,14 @@ const exposureInputFields = (t: Parameters<Parameters<typeof builder.inputType>[
 
 const ExposureInput = builder.inputType('ExposureInput', {
   description: 'One exposure: which variant of which feature an identity was shown.',
+  // validateReport checks every string field, so a bad item is REJECTED alone.
+  extensions: { [CHECKS_OWN_TEXT]: true },
   fields: exposureInputFields,
 });
 
 const RecordExposureInput = builder.inputType('RecordExposureInput', {
   description: 'One exposure: which variant of which feature an identity was shown (the fields of ExposureInput).',
+  extensions: { [CHECKS_OWN_TEXT]: true },
   fields: exposureInputFields,
 });
 

@@ -3,6 +3,7 @@
 import { ValidationError } from '../errors/app-errors.js';
 import { IDENTIFIER_RULE, isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
 import type { CatalogFeature } from './catalog.js';
+import { echo } from '../errors/echo.js';
 
 export const MAX_BATCH_SIZE = 1000;
 export const EVENT_ID_MAX_LENGTH = 200;
@@ -96,10 +97,4 @@ export function validateReport(
     );
   }
   return { featureId: feature.id, featureName: feature.name, optionId, variantKey: report.variantKey, identifier, exposedAt, eventId };
-}
-
-/** Echoes input back in messages, shortened and without characters that cannot travel. */
-function echo(value: string): string {
-  const shown = value.length > 120 ? `${value.slice(0, 120)}…` : value;
-  return shown.replace(/[\u0000-\u001f]/g, '?');
 }

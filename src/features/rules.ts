@@ -9,6 +9,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { Feature, FeatureState, MultivariateOption, PrismaClient } from '../generated/prisma/client.js';
 import { checkVariantKeyWrites, optionHasExposures } from './variant-keys.js';
 import { assertWeightsWithin100, normaliseWeight } from './weights.js';
+import { echo } from '../errors/echo.js';
 
 type Tx = Prisma.TransactionClient;
 type Path = (string | number)[];
@@ -124,7 +125,7 @@ function isFeatureNameUniqueViolation(error: unknown): boolean {
 }
 
 function duplicateFeatureName(name: string, path: Path): DuplicateNameError {
-  return new DuplicateNameError('DUPLICATE_FEATURE_NAME', `This project already has a feature named "${name}".`, name, path);
+  return new DuplicateNameError('DUPLICATE_FEATURE_NAME', `This project already has a feature named "${echo(name)}".`, name, path);
 }
 
 /** The priority after every option of the feature, archived ones included: creation order. */

@@ -5,6 +5,7 @@
 import { uniqueViolationFields } from '../db/unique-violation.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { VariantKeyError } from './errors.js';
+import { echo } from '../errors/echo.js';
 
 type Tx = Prisma.TransactionClient;
 type Path = (string | number)[];
@@ -15,11 +16,6 @@ export const CONTROL_VARIANT_KEY = 'control';
 const VARIANT_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** The unique index on MultivariateOption(featureId, key); NULL keys never collide in it. */
 const KEY_INDEX = 'MultivariateOption_featureId_key_key';
-
-/** An oversized key is echoed back shortened: the error names it, it need not carry all of it. */
-function echo(key: string): string {
-  return key.length > 120 ? `${key.slice(0, 120)}…` : key;
-}
 
 /**
  * Trims a key as given; blank becomes null (an option without a key). Throws
@@ -73,7 +69,7 @@ export async function checkVariantKeyWrites(tx: Tx, featureId: number, writes: V
     const key = keys[index];
     if (key === null) return;
     if (firstPath.has(key)) {
-      throw new VariantKeyError('DUPLICATE_VARIANT_KEY', `The key "${key}" is given to more than one option.`, key, write.path);
+      throw new VariantKeyError('DUPLICATE_VARIANT_KEY', `The key "${echo(key)}" is given to more than one option.`, key, write.path);
     }
     firstPath.set(key, write.path);
   });
@@ -104,7 +100,7 @@ export async function checkVariantKeyWrites(tx: Tx, featureId: number, writes: V
       const holder = taken.find((option) => option.key === key && option.id !== write.option?.id);
       if (holder) {
         const archived = holder.archivedAt ? ' (an archived option: its key stays reserved)' : '';
-        throw new VariantKeyError('DUPLICATE_VARIANT_KEY', `Another option of this feature has the key "${key}"${archived}.`, key, write.path);
+        throw new VariantKeyError('DUPLICATE_VARIANT_KEY', `Another option of this feature has the key "${echo(key!)}"${archived}.`, key, write.path);
       }
     }
   }
@@ -116,7 +112,7 @@ export async function checkVariantKeyWrites(tx: Tx, featureId: number, writes: V
       const written = changed.length === 1 ? changed[0] : undefined;
       return new VariantKeyError(
         'DUPLICATE_VARIANT_KEY',
-        written ? `Another option of this feature has the key "${written.key}".` : 'Another option of this feature has one of these keys.',
+        written ? `Another option of this feature has the key "${echo(written.key!)}".` : 'Another option of this feature has one of these keys.',
         written?.key ?? null,
         written?.write.path ?? writes[0]?.path.slice(0, 1) ?? [],
       );

@@ -4,6 +4,7 @@ import { newEnvironmentKey } from '../auth/credentials.js';
 import { isUniqueViolation } from '../db/unique-violation.js';
 import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
 import type { Environment, PrismaClient, Project } from '../generated/prisma/client.js';
+import { echo } from '../errors/echo.js';
 
 export const DEFAULT_ENVIRONMENTS = ['development', 'production'] as const;
 const NAME_MAX = 100;
@@ -35,7 +36,7 @@ export async function createProject(
   const seen = new Set<string>();
   environmentNames.forEach((env, index) => {
     if (seen.has(env)) {
-      throw new DuplicateNameError('DUPLICATE_NAME', `Environment "${env}" is listed twice.`, env, ['environments', index]);
+      throw new DuplicateNameError('DUPLICATE_NAME', `Environment "${echo(env)}" is listed twice.`, env, ['environments', index]);
     }
     seen.add(env);
   });
@@ -48,7 +49,7 @@ export async function createProject(
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
-      throw new DuplicateNameError('DUPLICATE_NAME', `A project named "${name}" already exists.`, name, ['name']);
+      throw new DuplicateNameError('DUPLICATE_NAME', `A project named "${echo(name)}" already exists.`, name, ['name']);
     }
     throw error;
   }
@@ -84,7 +85,7 @@ export async function createEnvironment(
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
-      throw new DuplicateNameError('DUPLICATE_NAME', `This project already has an environment named "${name}".`, name, ['name']);
+      throw new DuplicateNameError('DUPLICATE_NAME', `This project already has an environment named "${echo(name)}".`, name, ['name']);
     }
     throw error;
   }
