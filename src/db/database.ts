@@ -144,7 +144,9 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
 }
 
 function wrapPglite(pglite: PGlite, lock: DataDirLock | undefined): Database {
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  // One connection serialises every transaction: one waiting its turn behind others (an export,
+  // a batch) is normal here, not a sign of an exhausted pool, so it may wait longer than 2 s.
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), transactionOptions: { maxWait: 15_000, timeout: 30_000 } });
   let queue: Promise<unknown> = Promise.resolve();
   return {
     kind: 'pglite',
