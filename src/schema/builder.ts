@@ -7,10 +7,11 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
-import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { JSONResolver } from 'graphql-scalars';
 import type { Context } from '../context.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
+import { DateTimeScalar } from './date-time.js';
 
 export interface AuthScopes {
   /** A bearer token with the ADMIN scope. */
@@ -97,7 +98,7 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.addScalarType('JSON', JSONResolver);
-builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('DateTime', DateTimeScalar);
 
 builder.queryType({});
 builder.mutationType({});
