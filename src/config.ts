@@ -76,7 +76,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     adminToken: env.ADMIN_TOKEN?.trim() || undefined,
     logLevel: env.LOG_LEVEL?.trim() || 'info',
-    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    // A full recordExposures batch (1000 items of 2000-character identifiers, 200-character
+    // eventIds, even in multi-byte UTF-8) fits in the default.
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 30, 0, 86_400),
     maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
     maxQueryComplexity: integer(env, 'MAX_QUERY_COMPLEXITY', 50_000, 10, 10_000_000),

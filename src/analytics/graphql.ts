@@ -5,6 +5,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { EnvironmentType } from '../projects/graphql.js';
 import { builder, numericId } from '../schema/builder.js';
+import { invalidTimestamp, isValidTime } from '../schema/date-time.js';
 import { ExposureType } from './exposure-type.js';
 import { encodeExposureCursor, readExposurePage } from './exposures.js';
 import { AnalyticsLookupError } from './scope.js';
@@ -19,6 +20,12 @@ async function asQueryErrors<T>(run: () => Promise<T>): Promise<T> {
     if (error instanceof AnalyticsLookupError) throw error.toGraphQL();
     throw error;
   }
+}
+
+/** `from` and `to` must be valid timestamps (the DateTime scalar lets invalid strings through). */
+function checkWindow(args: { from?: Date | null; to?: Date | null }): void {
+  if (args.from && !isValidTime(args.from)) throw invalidTimestamp('from');
+  if (args.to && !isValidTime(args.to)) throw invalidTimestamp('to');
 }
 
 const ExposureConnection = builder.connectionObject(
@@ -91,6 +98,7 @@ builder.queryFields((t) => ({
     },
     resolve: (_parent, args, context, info) =>
       asQueryErrors(async () => {
+        checkWindow(args);
         const query = queryFromInfo({ context, info, typeName: 'Exposure', path: ['edges', 'node'] });
         const page = await readExposurePage(
           context.prisma,
@@ -130,13 +138,14 @@ builder.queryFields((t) => ({
       to: t.arg({ type: 'DateTime' }),
     },
     resolve: (_parent, args, context) =>
-      asQueryErrors(() =>
-        experimentSummary(context.prisma, {
+      asQueryErrors(() => {
+        checkWindow(args);
+        return experimentSummary(context.prisma, {
           environmentId: numericId(args.environmentId.id),
           feature: args.feature,
           from: args.from,
           to: args.to,
-        }),
-      ),
+        });
+      }),
   }),
 }));

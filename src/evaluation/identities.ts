@@ -4,9 +4,13 @@
 // - An identity seen by this process within TOUCH_INTERVAL_MS whose request brings no trait
 //   change costs no SQL at all.
 // - Anything else (new identity, changed traits, last write older than the interval) is one
-//   upsert; upserts of requests that arrive together are merged into one statement.
+//   upsert; upserts of requests that arrive together are merged into one statement. Only
+//   storable input enters a merged statement, and a merged statement that fails anyway is
+//   retried identity by identity: one caller's failure stays its own.
 import type { TraitValue } from '../engine/index.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
+import { invalidInput } from './inputs.js';
 
 export type Traits = Record<string, TraitValue>;
 
@@ -63,6 +67,8 @@ export class IdentityStore {
   }
 
   private enqueue(key: string, environmentId: number, identifier: string, patch: Traits): Promise<KnownIdentity> {
+    const unstorable = unstorableInput(identifier, patch);
+    if (unstorable) return Promise.reject(invalidInput(unstorable));
     return new Promise<KnownIdentity>((resolve, reject) => {
       const pending = this.pending.get(key);
       if (pending) {
@@ -91,41 +97,57 @@ export class IdentityStore {
   }
 
   private async write(batch: PendingUpsert[]): Promise<void> {
+    try {
+      await this.upsert(batch);
+    } catch (error) {
+      if (batch.length === 1) {
+        for (const waiter of batch[0].waiters) waiter.reject(error);
+        return;
+      }
+      // Which member failed is unknown: each is written on its own.
+      await Promise.all(
+        batch.map((item) =>
+          this.upsert([item]).catch((own: unknown) => {
+            for (const waiter of item.waiters) waiter.reject(own);
+          }),
+        ),
+      );
+    }
+  }
+
+  /** One statement for the batch; settles its waiters on success, throws on failure. */
+  private async upsert(batch: PendingUpsert[]): Promise<void> {
     // A fixed row order: concurrent batches lock the same rows in the same order (no deadlock).
     batch.sort((a, b) => a.environmentId - b.environmentId || (a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0));
     const input = JSON.stringify(batch.map(({ environmentId, identifier, patch }) => ({ environmentId, identifier, traits: patch })));
-    try {
-      this.statements += 1;
-      const writtenAt = this.now();
-      // Null trait values delete the trait (jsonb_strip_nulls after the merge), as in Flagsmith.
-      const rows = await this.prisma.$queryRaw<{ id: number; environmentId: number; identifier: string; traits: Traits }[]>`
-        WITH input AS (
-          SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS r("environmentId" int, "identifier" text, "traits" jsonb)
-        )
-        INSERT INTO "Identity" AS i ("environmentId", "identifier", "traits", "lastSeenAt", "updatedAt")
-        SELECT "environmentId", "identifier", jsonb_strip_nulls("traits"), now(), now() FROM input
-        ORDER BY "environmentId", "identifier"
-        ON CONFLICT ("environmentId", "identifier") DO UPDATE SET
-          "traits" = jsonb_strip_nulls(i."traits" || (
-            SELECT input."traits" FROM input
-            WHERE input."environmentId" = EXCLUDED."environmentId" AND input."identifier" = EXCLUDED."identifier")),
-          "lastSeenAt" = now(),
-          "updatedAt" = now()
-        RETURNING i."id", i."environmentId", i."identifier", i."traits"`;
-      const byKey = new Map(rows.map((row) => [memoryKey(row.environmentId, row.identifier), row]));
-      for (const item of batch) {
-        const key = memoryKey(item.environmentId, item.identifier);
-        const row = byKey.get(key);
-        if (!row) {
-          for (const waiter of item.waiters) waiter.reject(new Error(`identity upsert returned no row for ${key}`));
-          continue;
-        }
-        const identity: SeenIdentity = { id: row.id, identifier: row.identifier, traits: row.traits ?? {}, writtenAt };
-        this.remember(key, identity);
-        for (const waiter of item.waiters) waiter.resolve(identity);
+    this.statements += 1;
+    const writtenAt = this.now();
+    // Null trait values delete the trait (jsonb_strip_nulls after the merge), as in Flagsmith.
+    const rows = await this.prisma.$queryRaw<{ id: number; environmentId: number; identifier: string; traits: Traits }[]>`
+      WITH input AS (
+        SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS r("environmentId" int, "identifier" text, "traits" jsonb)
+      )
+      INSERT INTO "Identity" AS i ("environmentId", "identifier", "traits", "lastSeenAt", "updatedAt")
+      SELECT "environmentId", "identifier", jsonb_strip_nulls("traits"), now(), now() FROM input
+      ORDER BY "environmentId", "identifier"
+      ON CONFLICT ("environmentId", "identifier") DO UPDATE SET
+        "traits" = jsonb_strip_nulls(i."traits" || (
+          SELECT input."traits" FROM input
+          WHERE input."environmentId" = EXCLUDED."environmentId" AND input."identifier" = EXCLUDED."identifier")),
+        "lastSeenAt" = now(),
+        "updatedAt" = now()
+      RETURNING i."id", i."environmentId", i."identifier", i."traits"`;
+    const byKey = new Map(rows.map((row) => [memoryKey(row.environmentId, row.identifier), row]));
+    for (const item of batch) {
+      const key = memoryKey(item.environmentId, item.identifier);
+      const row = byKey.get(key);
+      if (!row) {
+        for (const waiter of item.waiters) waiter.reject(new Error(`identity upsert returned no row for ${key}`));
+        continue;
       }
-    } catch (error) {
-      for (const item of batch) for (const waiter of item.waiters) waiter.reject(error);
+      const identity: SeenIdentity = { id: row.id, identifier: row.identifier, traits: row.traits ?? {}, writtenAt };
+      this.remember(key, identity);
+      for (const waiter of item.waiters) waiter.resolve(identity);
     }
   }
 
@@ -141,6 +163,19 @@ export class IdentityStore {
       }
     }
   }
+}
+
+/** Input PostgreSQL cannot store: checked again here, as it would fail a shared statement. */
+function unstorableInput(identifier: string, patch: Traits): string | undefined {
+  if (!isValidIdentifier(identifier)) return 'identifier is not a storable identifier';
+  for (const name in patch) {
+    const value = patch[name];
+    if (UNSTORABLE_TEXT.test(name) || (typeof value === 'string' && UNSTORABLE_TEXT.test(value))) {
+      return 'traits cannot hold NUL or unpaired surrogates';
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) return 'trait numbers must be finite';
+  }
+  return undefined;
 }
 
 function memoryKey(environmentId: number, identifier: string): string {

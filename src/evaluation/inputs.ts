@@ -1,7 +1,7 @@
 // Checks of what a client sends to `flags` / `flag`. These are queries, so a bad argument is
 // a GraphQL error with `extensions.code` (there is no result union to put it in).
 import { GraphQLError } from 'graphql';
-import { IDENTIFIER_RULE, isValidIdentifier } from '../identities/identifier.js';
+import { IDENTIFIER_RULE, isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
 import type { Traits } from './identities.js';
 import { echo } from '../errors/echo.js';
 
@@ -35,8 +35,12 @@ export function checkTraits(raw: unknown): Traits | undefined {
   for (const name of names) {
     const value = (raw as Record<string, unknown>)[name];
     if (name.length < 1 || name.length > TRAIT_NAME_MAX) throw invalidInput(`Trait names must be 1-${TRAIT_NAME_MAX} characters.`);
+    // PostgreSQL cannot store these: refused here, before the identity write they would fail
+    // (and with it the other requests whose writes share its statement).
+    if (UNSTORABLE_TEXT.test(name)) throw invalidInput('Trait names cannot hold NUL or unpaired surrogates.');
     if (typeof value === 'string') {
       if (value.length > TRAIT_STRING_MAX) throw invalidInput(`Trait "${echo(name)}": strings are at most ${TRAIT_STRING_MAX} characters.`);
+      if (UNSTORABLE_TEXT.test(value)) throw invalidInput(`Trait "${echo(name)}": strings cannot hold NUL or unpaired surrogates.`);
     } else if (typeof value === 'number') {
       if (!Number.isFinite(value)) throw invalidInput(`Trait "${echo(name)}": numbers must be finite.`);
     } else if (typeof value !== 'boolean' && value !== null) {

@@ -32,7 +32,9 @@ const exposureInputFields = (t: Parameters<Parameters<typeof builder.inputType>[
   exposedAt: t.field({
     type: 'DateTime',
     required: false,
-    description: 'When it was shown; default now. At most 5 minutes ahead of the server\'s clock, and not before 2000.',
+    description:
+      "When it was shown; default now. At most 5 minutes ahead of the server's clock, and not before 2000; " +
+      'otherwise, or when it is no valid date-time, the item is refused with INVALID_TIMESTAMP.',
   }),
   eventId: t.string({
     required: false,

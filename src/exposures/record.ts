@@ -96,20 +96,33 @@ export class ExposureRecorder {
   ): Promise<void> => {
     if (served.length === 0) return;
     const receivedAt = new Date();
-    await this.writer.write(
-      served.map((variant) => ({
-        environmentId: environment.environmentId,
-        featureId: variant.featureId,
-        optionId: variant.optionId,
-        variantKey: variant.variantKey,
-        identifier: identity.identifier,
-        exposedAt: receivedAt,
-        receivedAt,
-        eventId: null,
-        source: 'SERVER',
-        matchesAssignment: true,
-      })),
-    );
+    const rows: ExposureRow[] = served.map((variant) => ({
+      environmentId: environment.environmentId,
+      featureId: variant.featureId,
+      optionId: variant.optionId,
+      variantKey: variant.variantKey,
+      identifier: identity.identifier,
+      exposedAt: receivedAt,
+      receivedAt,
+      eventId: null,
+      source: 'SERVER',
+      matchesAssignment: true,
+    }));
+    try {
+      await this.writer.write(rows);
+    } catch (error) {
+      // 23503: evaluation served a key that was changed (or an option that was deleted) since
+      // its config was read. Such a key names no option now: record only what still does.
+      if (sqlState(error) !== '23503') throw error;
+      const optionIds = rows.flatMap((row) => (row.optionId === null ? [] : [row.optionId]));
+      const options = await this.services.prisma.multivariateOption.findMany({
+        where: { id: { in: optionIds } },
+        select: { id: true, key: true },
+      });
+      const keyOf = new Map(options.map((option) => [option.id, option.key]));
+      const current = rows.filter((row) => row.optionId === null || keyOf.get(row.optionId) === row.variantKey);
+      if (current.length > 0) await this.writer.write(current);
+    }
   };
 
   private async recordOnce(

@@ -3,6 +3,7 @@
 // evaluation changed once the write has committed.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { type Context, emitEnvironmentsChanged } from '../context.js';
+import { escapeLike } from '../db/like.js';
 import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
 import { ErrorInterface } from '../errors/graphql.js';
 import type { MultivariateOption } from '../generated/prisma/client.js';
@@ -213,7 +214,8 @@ builder.prismaObjectField('Project', 'features', (t) =>
           AND: [
             args.includeArchived ? {} : { archivedAt: null },
             args.name != null ? { name: args.name.trim() } : {},
-            args.nameContains != null ? { name: { contains: args.nameContains, mode: 'insensitive' as const } } : {},
+            // Prisma passes `contains` into ILIKE as given: escaped, it is a literal substring.
+            args.nameContains != null ? { name: { contains: escapeLike(args.nameContains), mode: 'insensitive' as const } } : {},
           ],
         },
         orderBy: { id: 'asc' },
@@ -284,7 +286,7 @@ const optionFields = (t: PothosSchemaTypes.InputFieldBuilder<typeof builder.$inf
   name: t.string({ description: 'Display name, at most 200 characters.' }),
   description: t.string({ description: 'At most 2000 characters.' }),
   value: t.field({ type: 'JSON', description: 'Any JSON value; omitted or null is JSON null.' }),
-  defaultWeight: t.float({ description: 'Percentage 0-100 (default 0).' }),
+  defaultWeight: t.float({ description: 'Percentage 0-100 with at most 2 decimals (default 0).' }),
   priority: t.int({ description: 'Evaluation order; default after every existing option (creation order).' }),
 });
 
@@ -343,7 +345,7 @@ const DeleteMultivariateOptionInput = builder.inputType('DeleteMultivariateOptio
 const VariantAllocationInput = builder.inputType('VariantAllocationInput', {
   fields: (t) => ({
     optionId: t.globalID({ required: true, for: [MultivariateOptionType] }),
-    weight: t.float({ description: "Percentage 0-100 in this environment; null removes the override (the option's defaultWeight applies)." }),
+    weight: t.float({ description: "Percentage 0-100 with at most 2 decimals in this environment; null removes the override (the option's defaultWeight applies)." }),
   }),
 });
 

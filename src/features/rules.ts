@@ -7,6 +7,8 @@ import { uniqueViolationFields } from '../db/unique-violation.js';
 import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Feature, FeatureState, MultivariateOption, PrismaClient } from '../generated/prisma/client.js';
+import { sqlState } from '../exposures/write.js';
+import { VariantKeyError } from './errors.js';
 import { checkVariantKeyWrites, optionHasExposures } from './variant-keys.js';
 import { assertWeightsWithin100, normaliseWeight } from './weights.js';
 import { echo } from '../errors/echo.js';
@@ -328,6 +330,16 @@ export async function updateMultivariateOption(
         },
       });
     } catch (error) {
+      // 23503: exposures under the old key committed after the check above; the foreign key
+      // from Exposure (optionId, variantKey) refuses the change.
+      if (sqlState(error) === '23503' && current.key !== null && checked.keys[0] !== current.key) {
+        throw new VariantKeyError(
+          'VARIANT_KEY_IN_USE',
+          `Exposures were recorded under "${current.key}": that key can no longer be changed or cleared.`,
+          current.key,
+          ['key'],
+        );
+      }
       throw checked.duplicateFrom(error) ?? error;
     }
     if (option.defaultWeight !== undefined) await assertWeightsWithin100(tx, featureId, ['defaultWeight']);
@@ -348,6 +360,17 @@ export interface DeletedOption {
  */
 export async function deleteMultivariateOption(prisma: PrismaClient, optionId: number): Promise<Written<DeletedOption>> {
   const featureId = await featureOfOption(prisma, optionId);
+  try {
+    return await deleteOrArchiveOption(prisma, featureId, optionId);
+  } catch (error) {
+    // 23503: an exposure naming the option committed between the check and the delete, and
+    // its foreign key refused the delete. Decide again: the option now has exposures.
+    if (sqlState(error) !== '23503') throw error;
+    return deleteOrArchiveOption(prisma, featureId, optionId);
+  }
+}
+
+async function deleteOrArchiveOption(prisma: PrismaClient, featureId: number, optionId: number): Promise<Written<DeletedOption>> {
   return prisma.$transaction(async (tx) => {
     await lockFeature(tx, featureId, ['id']);
     const current = await tx.multivariateOption.findUnique({ where: { id: optionId } });

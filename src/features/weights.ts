@@ -7,17 +7,25 @@ import { WeightsError } from './errors.js';
 
 type Tx = Prisma.TransactionClient;
 
-/** Float sums of weights like 33.3 + 33.3 + 33.4 are compared at this precision. */
-const PRECISION = 1e9;
+/**
+ * Weights are percentages with at most two decimals (hundredths of a percent). Sums are
+ * taken in integer hundredths: exact, with no tolerance for a float just above 100.
+ */
+export const WEIGHT_DECIMALS = 2;
+const SCALE = 10 ** WEIGHT_DECIMALS;
+const FULL = 100 * SCALE;
 
-export function roundWeight(weight: number): number {
-  return Math.round(weight * PRECISION) / PRECISION;
+/** A weight in integer hundredths (weights stored before the two-decimal rule are rounded). */
+export function weightHundredths(weight: number): number {
+  return Math.round(weight * SCALE);
 }
 
-/** A weight as given: a finite number 0-100, else INVALID_WEIGHT. */
+/** A weight as given: a number from 0 to 100 with at most two decimals, else INVALID_WEIGHT. */
 export function normaliseWeight(raw: number, path: (string | number)[]): number {
-  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0 || raw > 100) {
-    throw new ValidationError('INVALID_WEIGHT', 'A weight is a number from 0 to 100.', path);
+  // A decimal with at most two places parses to the double nearest to n / 100, which is what
+  // the division gives: anything else had more places.
+  if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0 || raw > 100 || weightHundredths(raw) / SCALE !== raw) {
+    throw new ValidationError('INVALID_WEIGHT', `A weight is a number from 0 to 100 with at most ${WEIGHT_DECIMALS} decimals.`, path);
   }
   return raw;
 }
@@ -43,13 +51,18 @@ export function effectiveWeights<Option extends { id: number; defaultWeight: num
     });
 }
 
+/** The sum of the weights, exact to the hundredth. */
 export function totalWeight(weights: { weight: number }[]): number {
-  return roundWeight(weights.reduce((sum, { weight }) => sum + weight, 0));
+  return totalHundredths(weights) / SCALE;
+}
+
+function totalHundredths(weights: { weight: number }[]): number {
+  return weights.reduce((sum, { weight }) => sum + weightHundredths(weight), 0);
 }
 
 /** What the control bucket keeps in an environment: 100 minus the options' effective weights. */
 export function controlWeight(weights: { weight: number }[]): number {
-  return Math.max(0, roundWeight(100 - totalWeight(weights)));
+  return Math.max(0, FULL - totalHundredths(weights)) / SCALE;
 }
 
 /**
@@ -72,8 +85,9 @@ export async function assertWeightsWithin100(tx: Tx, featureId: number, path: (s
     },
   });
   for (const state of states) {
-    const total = totalWeight(effectiveWeights(options, state.allocations));
-    if (total > 100) {
+    const weights = effectiveWeights(options, state.allocations);
+    if (totalHundredths(weights) > FULL) {
+      const total = totalWeight(weights);
       throw new WeightsError(
         `The weights of the options in environment "${state.environment.name}" would sum to ${total}, more than 100.`,
         state.environment,
@@ -82,8 +96,9 @@ export async function assertWeightsWithin100(tx: Tx, featureId: number, path: (s
       );
     }
   }
-  const defaults = totalWeight(effectiveWeights(options, []));
-  if (defaults > 100) {
+  const defaultWeights = effectiveWeights(options, []);
+  if (totalHundredths(defaultWeights) > FULL) {
+    const defaults = totalWeight(defaultWeights);
     throw new WeightsError(
       `The default weights of the options would sum to ${defaults}, more than 100 (new environments start with them).`,
       null,

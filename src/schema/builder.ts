@@ -7,11 +7,12 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getNamedType, GraphQLError, type GraphQLField, isListType, isNonNullType } from 'graphql';
-import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { JSONResolver } from 'graphql-scalars';
 import { MAX_QUERY_BREADTH } from '../config.js';
 import type { Context } from '../context.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
+import { DateTimeScalar } from './date-time.js';
 import { GlobalIdPlugin } from './global-id.js';
 
 export interface AuthScopes {
@@ -131,7 +132,7 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.addScalarType('JSON', JSONResolver);
-builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('DateTime', DateTimeScalar);
 
 builder.queryType({});
 builder.mutationType({});
