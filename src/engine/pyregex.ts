@@ -72,6 +72,10 @@ function classOf(cps: Iterable<number>, negate = false): string {
   return (negate ? '[^' : '[') + out + ']';
 }
 
+const MAX_CACHE = 512;
+/** IGNORECASE classes already expanded (each costs a pass over the case tables). */
+const foldedClasses = new Map<string, string>();
+
 class Translator {
   i = 0;
   groupCount = 0;
@@ -198,6 +202,17 @@ class Translator {
    * uppercase. The JS class is the set of characters whose lowercase passes that test.
    */
   foldedClass(items: ClassItem[], negate: boolean): string {
+    const key = JSON.stringify([this.f.ascii, negate, items]);
+    let text = foldedClasses.get(key);
+    if (text === undefined) {
+      text = this.foldClass(items, negate);
+      if (foldedClasses.size >= MAX_CACHE) foldedClasses.delete(foldedClasses.keys().next().value as string);
+      foldedClasses.set(key, text);
+    }
+    return text;
+  }
+
+  foldClass(items: ClassItem[], negate: boolean): string {
     const ascii = this.f.ascii;
     const lowering = ascii ? ASCII_LOWERING : loweringCodePoints();
     const lower = (cp: number): number => lowering.get(cp) ?? cp;
@@ -205,9 +220,8 @@ class Translator {
     const inRange = (cp: number, lo: number, hi: number): boolean => cp >= lo && cp <= hi;
     let hascased = false;
     const members: string[] = [];
-    const add = (lo: number): void => {
-      members.push(lit(lo));
-      if (!ascii) for (const k of extraCases(lo)) members.push(lit(k));
+    const add = (lo: number, present = (_cp: number) => false): void => {
+      for (const cp of [lo, ...(ascii ? [] : extraCases(lo))]) if (!present(cp)) members.push(lit(cp));
     };
     for (const item of items) {
       if (item.kind === 'set') members.push(item.text);
@@ -222,10 +236,13 @@ class Translator {
       } else {
         const bmpHi = Math.min(item.hi, 0xffff);
         if (item.lo <= bmpHi) {
+          // The range's own lowering members stay in: they never are a lowercase (the mapping
+          // is idempotent), so only the subtraction below decides about them.
           const changing = [...lowering.keys()].filter((cp) => inRange(cp, item.lo, bmpHi));
-          members.push(changing.length === 0 ? renderItem({ ...item, hi: bmpHi }) : `[[${lit(item.lo)}-${lit(bmpHi)}]--${classOf(changing)}]`);
-          if (!ascii) for (const cp of extraCaseKeys()) if (inRange(cp, item.lo, bmpHi) && !lowering.has(cp)) add(cp);
-          for (const cp of changing) add(lower(cp));
+          members.push(renderItem({ ...item, hi: bmpHi }));
+          const present = (cp: number): boolean => inRange(cp, item.lo, bmpHi);
+          if (!ascii) for (const cp of extraCaseKeys()) if (present(cp) && !lowering.has(cp)) add(cp, present);
+          for (const cp of changing) add(lower(cp), present);
           if (changing.length > 0 || (ascii ? [...lowering.values()] : [...upperingCodePoints().keys()]).some((cp) => inRange(cp, item.lo, bmpHi))) hascased = true;
         }
         if (item.hi > 0xffff) {
@@ -236,10 +253,18 @@ class Translator {
       }
     }
     if (!hascased) return (negate ? '[^' : '[') + items.map(renderItem).join('') + ']';
+    // Characters that lowercase to themselves pass as members; the others by their lowercase.
     const tested = `[${members.join('')}]`;
     const re = new RegExp(tested, 'v');
-    const extra = [...lowering].filter(([, lo]) => re.test(String.fromCodePoint(lo))).map(([cp]) => cp);
-    return `[${negate ? '^' : ''}[${tested}--${classOf(lowering.keys())}]${extra.map(lit).join('')}]`;
+    const has = (cp: number): boolean => re.test(String.fromCodePoint(cp));
+    const removed: number[] = [];
+    const added: number[] = [];
+    for (const [cp, lo] of lowering) {
+      const passes = has(lo);
+      if (has(cp) !== passes) (passes ? added : removed).push(cp);
+    }
+    const kept = removed.length === 0 ? tested : `[${tested}--${classOf(removed)}]`;
+    return `[${negate ? '^' : ''}${kept}${added.length === 0 ? '' : classOf(added)}]`;
   }
 
   sequence(): string {
@@ -572,7 +597,6 @@ function buildRegExp(pattern: string): RegExp {
   return new RegExp(source, 'vy');
 }
 
-const MAX_CACHE = 512;
 const cache = new Map<string, RegExp | null>();
 
 /** Why a pattern cannot be used (Python refuses it, or it cannot be run exactly), or undefined. */
