@@ -10,11 +10,19 @@
  * possessive quantifiers (as a lookahead capture plus backreference). Constructs JS cannot
  * express (scoped flags `(?i:…)`, conditionals, `\N{…}`) make the pattern invalid, as does
  * anything Python itself rejects: an invalid pattern never matches (the reference raises).
- * Known difference: a backreference to a group that did not participate fails in Python and
- * matches the empty string in JS.
+ * IGNORECASE follows CPython 3.11's case folding (see pycase.ts), expanded into explicit
+ * classes rather than JS's `i` flag. A backreference is refused (so never stored) unless its
+ * group surely participated: Python fails on an unset group where JS matches the empty
+ * string, and Python's case-insensitive backreference has no JS equivalent.
  */
 
-class Unsupported extends Error {}
+import { extraCaseKeys, extraCases, loweringCodePoints, lowerPreimage, pyIsCased, pyLower, upperingCodePoints } from './pycase.js';
+
+class Unsupported extends Error {
+  constructor(readonly reason = 'not a regular expression Python accepts, or uses a construct not supported here') {
+    super(reason);
+  }
+}
 
 /**
  * Python's Unicode `\\w` (`str.isalnum()` or `_`) and `\\d` (`str.isdecimal()`) as CPython 3.11
@@ -43,11 +51,47 @@ function lit(cp: number): string {
   return isAlnum ? String.fromCodePoint(cp) : `\\u{${cp.toString(16)}}`;
 }
 
+const ASCII_LOWERING: ReadonlyMap<number, number> = new Map(Array.from({ length: 26 }, (_, k) => [0x41 + k, 0x61 + k]));
+
+type ClassItem = { kind: 'lit'; cp: number } | { kind: 'range'; lo: number; hi: number } | { kind: 'set'; text: string };
+
+function renderItem(item: ClassItem): string {
+  return item.kind === 'lit' ? lit(item.cp) : item.kind === 'range' ? `${lit(item.lo)}-${lit(item.hi)}` : item.text;
+}
+
+/** A class of the given code points, compressed into ranges. */
+function classOf(cps: Iterable<number>, negate = false): string {
+  const sorted = [...new Set(cps)].sort((a, b) => a - b);
+  let out = '';
+  for (let k = 0; k < sorted.length; ) {
+    let j = k;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    out += j > k ? `${lit(sorted[k])}-${lit(sorted[j])}` : lit(sorted[k]);
+    k = j + 1;
+  }
+  return (negate ? '[^' : '[') + out + ']';
+}
+
+const MAX_CACHE = 512;
+/** IGNORECASE classes already expanded (each costs a pass over the case tables). */
+const foldedClasses = new Map<string, string>();
+
 class Translator {
   i = 0;
   groupCount = 0;
-  /** Python group names in use. */
-  readonly groupNames = new Set<string>();
+  /** Python group numbers by name. */
+  readonly groupNames = new Map<string, number>();
+  /**
+   * Scopes (alternation branches and atoms) enclosing the parse position, and whether each
+   * is conditional (a branch of a real alternation, a quantified atom, a lookaround): a
+   * backreference is only exact when its group surely participated before it.
+   */
+  readonly scopeStack: number[] = [];
+  readonly conditional: boolean[] = [];
+  /** For each closed Python group, the scopes that enclosed it. */
+  readonly groupScopes: (readonly number[] | undefined)[] = [undefined];
+  /** The code point of the last escape when it was a single character, else -1. */
+  escCp = -1;
   /** JS group name for each Python group number (every group is named in the output). */
   readonly jsGroupNames: string[] = [''];
   atomicCount = 0;
@@ -96,13 +140,131 @@ class Translator {
     return out;
   }
 
+  openScope(): number {
+    const id = this.conditional.length;
+    this.conditional.push(false);
+    this.scopeStack.push(id);
+    return id;
+  }
+
   alternation(): string {
-    let out = this.sequence();
+    const branches: number[] = [];
+    const branch = (): string => {
+      branches.push(this.openScope());
+      const text = this.sequence();
+      this.scopeStack.pop();
+      return text;
+    };
+    let out = branch();
     while (!this.eof() && this.p[this.i] === '|') {
       this.i++;
-      out += '|' + this.sequence();
+      for (const b of branches) this.conditional[b] = true;
+      out += '|' + branch();
+      this.conditional[branches[branches.length - 1]] = true;
     }
     return out;
+  }
+
+  /** `\N` or `(?P=name)`: refused where JavaScript would answer differently from Python. */
+  backreference(n: number): string {
+    const scopes = this.groupScopes[n];
+    if (scopes === undefined) throw new Unsupported('a backreference to a group that is still open');
+    // Python compares case-insensitively by its own lowercase mapping; JS cannot here.
+    if (this.f.ignoreCase) throw new Unsupported('backreferences are not supported with the IGNORECASE flag');
+    // Python fails on a group that did not participate; JS matches the empty string.
+    if (scopes.some((s) => this.conditional[s] && !this.scopeStack.includes(s))) {
+      throw new Unsupported('a backreference is only supported to a group that surely matched before it (not optional, repeated, in another alternative or in a lookaround)');
+    }
+    return `\\k<${this.jsGroupNames[n]}>`;
+  }
+
+  /** The code points Python's IGNORECASE matching lets a literal `cp` match. */
+  literalSet(cp: number): number[] {
+    if (!this.f.ignoreCase) return [cp];
+    if (this.f.ascii) {
+      const lo = cp >= 0x41 && cp <= 0x5a ? cp + 32 : cp;
+      return lo >= 0x61 && lo <= 0x7a ? [lo, lo - 32] : [cp];
+    }
+    if (!pyIsCased(cp)) return [cp];
+    const lo = pyLower(cp);
+    return [lo, ...extraCases(lo)].flatMap((k) => lowerPreimage(k));
+  }
+
+  literal(cp: number): string {
+    const set = this.literalSet(cp);
+    return set.length === 1 ? lit(set[0]) : classOf(set);
+  }
+
+  /**
+   * A class under IGNORECASE, as CPython 3.11 compiles it (`_optimize_charset`): the subject
+   * character's lowercase is tested against the members' lowercases (plus `_EXTRA_CASES`),
+   * categories and members beyond the BMP as written, ranges beyond the BMP also by the
+   * uppercase. The JS class is the set of characters whose lowercase passes that test.
+   */
+  foldedClass(items: ClassItem[], negate: boolean): string {
+    const key = JSON.stringify([this.f.ascii, negate, items]);
+    let text = foldedClasses.get(key);
+    if (text === undefined) {
+      text = this.foldClass(items, negate);
+      if (foldedClasses.size >= MAX_CACHE) foldedClasses.delete(foldedClasses.keys().next().value as string);
+      foldedClasses.set(key, text);
+    }
+    return text;
+  }
+
+  foldClass(items: ClassItem[], negate: boolean): string {
+    const ascii = this.f.ascii;
+    const lowering = ascii ? ASCII_LOWERING : loweringCodePoints();
+    const lower = (cp: number): number => lowering.get(cp) ?? cp;
+    const isCased = ascii ? (cp: number) => lowering.has(cp) || lowering.has(cp - 32) : pyIsCased;
+    const inRange = (cp: number, lo: number, hi: number): boolean => cp >= lo && cp <= hi;
+    let hascased = false;
+    const members: string[] = [];
+    const add = (lo: number, present = (_cp: number) => false): void => {
+      for (const cp of [lo, ...(ascii ? [] : extraCases(lo))]) if (!present(cp)) members.push(lit(cp));
+    };
+    for (const item of items) {
+      if (item.kind === 'set') members.push(item.text);
+      else if (item.kind === 'lit') {
+        if (item.cp > 0xffff) {
+          members.push(lit(item.cp));
+          hascased = true;
+        } else {
+          add(lower(item.cp));
+          if (isCased(item.cp)) hascased = true;
+        }
+      } else {
+        const bmpHi = Math.min(item.hi, 0xffff);
+        if (item.lo <= bmpHi) {
+          // The range's own lowering members stay in: they never are a lowercase (the mapping
+          // is idempotent), so only the subtraction below decides about them.
+          const changing = [...lowering.keys()].filter((cp) => inRange(cp, item.lo, bmpHi));
+          members.push(renderItem({ ...item, hi: bmpHi }));
+          const present = (cp: number): boolean => inRange(cp, item.lo, bmpHi);
+          if (!ascii) for (const cp of extraCaseKeys()) if (present(cp) && !lowering.has(cp)) add(cp, present);
+          for (const cp of changing) add(lower(cp), present);
+          if (changing.length > 0 || (ascii ? [...lowering.values()] : [...upperingCodePoints().keys()]).some((cp) => inRange(cp, item.lo, bmpHi))) hascased = true;
+        }
+        if (item.hi > 0xffff) {
+          hascased = true;
+          members.push(renderItem(item));
+          for (const [cp, up] of upperingCodePoints()) if (inRange(up, item.lo, item.hi)) members.push(lit(cp));
+        }
+      }
+    }
+    if (!hascased) return (negate ? '[^' : '[') + items.map(renderItem).join('') + ']';
+    // Characters that lowercase to themselves pass as members; the others by their lowercase.
+    const tested = `[${members.join('')}]`;
+    const re = new RegExp(tested, 'v');
+    const has = (cp: number): boolean => re.test(String.fromCodePoint(cp));
+    const removed: number[] = [];
+    const added: number[] = [];
+    for (const [cp, lo] of lowering) {
+      const passes = has(lo);
+      if (has(cp) !== passes) (passes ? added : removed).push(cp);
+    }
+    const kept = removed.length === 0 ? tested : `[${tested}--${classOf(removed)}]`;
+    return `[${negate ? '^' : ''}${kept}${added.length === 0 ? '' : classOf(added)}]`;
   }
 
   sequence(): string {
@@ -112,10 +274,13 @@ class Translator {
       if (this.eof()) return out;
       const ch = this.p[this.i];
       if (ch === '|' || ch === ')') return out;
+      const scope = this.openScope();
       const atom = this.atom();
+      this.scopeStack.pop();
       if (atom === null) continue;
       const q = this.quantifier();
       if (q !== '' && !atom.quantifiable) throw new Unsupported(); // nothing to repeat
+      if (q !== '') this.conditional[scope] = true;
       out += q.endsWith('+') && q.length > 1 ? this.atomic(atom.text + q.slice(0, -1)) : atom.text + q;
     }
   }
@@ -181,6 +346,7 @@ class Translator {
       case 0x5c: {
         // \
         const e = this.escape(false);
+        if (this.escCp >= 0) return { text: this.literal(this.escCp), quantifiable: true };
         return { text: e, quantifiable: !/^(\(\?<?[=!]|\(\?:\(\?<?[=!]|\\b$|\\B$)/.test(e) };
       }
       case 0x2a: // *
@@ -192,18 +358,19 @@ class Translator {
         this.i--;
         if (this.readQuantifier() !== '') throw new Unsupported(); // `{1}` with nothing to repeat
         this.i++;
-        return { text: lit(c), quantifiable: true };
+        return { text: this.literal(c), quantifiable: true };
       }
       default:
-        return { text: lit(c), quantifiable: true }; // includes a '{' that is no quantifier
+        return { text: this.literal(c), quantifiable: true }; // includes a '{' that is no quantifier
     }
   }
 
   group(): string | null {
     if (this.p[this.i] !== '?') {
-      const name = `$g${++this.groupCount}`;
+      const n = ++this.groupCount;
+      const name = `$g${n}`;
       this.jsGroupNames.push(name);
-      return `(?<${name}>` + this.groupBody() + ')';
+      return this.capture(n, name);
     }
     this.i++;
     const rest = this.p.slice(this.i);
@@ -216,21 +383,22 @@ class Translator {
       const m = /^([A-Za-z_][A-Za-z0-9_]*)>/.exec(this.p.slice(this.i));
       if (m === null || this.groupNames.has(m[1])) throw new Unsupported();
       this.i += m[0].length;
-      this.groupNames.add(m[1]);
-      this.groupCount++;
+      const n = ++this.groupCount;
+      this.groupNames.set(m[1], n);
       this.jsGroupNames.push(m[1]);
-      return `(?<${m[1]}>` + this.groupBody() + ')';
+      return this.capture(n, m[1]);
     }
     if (rest.startsWith('P=')) {
       this.i += 2;
       const m = /^([A-Za-z_][A-Za-z0-9_]*)\)/.exec(this.p.slice(this.i));
       if (m === null || !this.groupNames.has(m[1])) throw new Unsupported();
       this.i += m[0].length;
-      return `\\k<${m[1]}>`;
+      return this.backreference(this.groupNames.get(m[1])!);
     }
     for (const look of ['=', '!', '<=', '<!']) {
       if (rest.startsWith(look)) {
         this.i += look.length;
+        this.conditional[this.scopeStack[this.scopeStack.length - 1]] = true;
         return `(?${look}` + this.groupBody() + ')';
       }
     }
@@ -249,6 +417,12 @@ class Translator {
     throw new Unsupported();
   }
 
+  capture(n: number, name: string): string {
+    const text = `(?<${name}>` + this.groupBody() + ')';
+    this.groupScopes[n] = [...this.scopeStack];
+    return text;
+  }
+
   groupBody(): string {
     const body = this.alternation();
     if (this.eof() || this.p[this.i] !== ')') throw new Unsupported();
@@ -258,6 +432,7 @@ class Translator {
 
   /** A backslash escape; `inClass` selects class-member output. */
   escape(inClass: boolean): string {
+    this.escCp = -1;
     if (this.eof()) throw new Unsupported();
     const c = this.next();
     const ch = String.fromCodePoint(c);
@@ -275,7 +450,7 @@ class Translator {
       case 'S':
         return `[^${this.space()}]`;
       case 'b':
-        if (inClass) return lit(8);
+        if (inClass) return this.escLit(8);
         return this.f.ascii
           ? '\\b'
           : `(?:(?<=[${WORD}])(?![${WORD}])|(?<![${WORD}])(?=[${WORD}]))`;
@@ -293,31 +468,31 @@ class Translator {
         if (inClass) throw new Unsupported();
         return '(?![\\s\\S])';
       case 'a':
-        return lit(7);
+        return this.escLit(7);
       case 'f':
-        return lit(12);
+        return this.escLit(12);
       case 'n':
-        return lit(10);
+        return this.escLit(10);
       case 'r':
-        return lit(13);
+        return this.escLit(13);
       case 't':
-        return lit(9);
+        return this.escLit(9);
       case 'v':
-        return lit(11);
+        return this.escLit(11);
       case 'x':
-        return lit(this.hexDigits(2));
+        return this.escLit(this.hexDigits(2));
       case 'u':
-        return lit(this.hexDigits(4));
+        return this.escLit(this.hexDigits(4));
       case 'U': {
         const cp = this.hexDigits(8);
         if (cp > 0x10ffff) throw new Unsupported();
-        return lit(cp);
+        return this.escLit(cp);
       }
       case '0': {
         // \0 followed by up to two more octal digits
         let v = 0;
         for (let k = 0; k < 2 && /[0-7]/.test(this.p[this.i] ?? ''); k++) v = v * 8 + Number(this.p[this.i++]);
-        return lit(v);
+        return this.escLit(v);
       }
       default:
         break;
@@ -329,19 +504,24 @@ class Translator {
         this.i += 2;
         const v = parseInt(three, 8);
         if (v > 0o377) throw new Unsupported();
-        return lit(v);
+        return this.escLit(v);
       }
       if (inClass) throw new Unsupported();
       let digits = ch;
       if (/[0-9]/.test(this.p[this.i] ?? '')) digits += this.p[this.i++];
       const n = Number(digits);
       if (n > this.groupCount) throw new Unsupported(); // invalid group reference
-      return `\\k<${this.jsGroupNames[n]}>`;
+      return this.backreference(n);
     }
     if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
       throw new Unsupported(); // Python rejects unknown ASCII-letter escapes (and \N{...} is not supported)
     }
-    return lit(c);
+    return this.escLit(c);
+  }
+
+  escLit(cp: number): string {
+    this.escCp = cp;
+    return lit(cp);
   }
 
   hexDigits(n: number): number {
@@ -355,14 +535,8 @@ class Translator {
   classItem(): { text: string; cp: number } {
     if (this.p[this.i] === '\\') {
       this.i++;
-      const c = this.p[this.i];
       const text = this.escape(true);
-      const isSet = 'dDwWsS'.includes(c);
-      if (isSet) return { text, cp: -1 };
-      // recover the code point of a single-character escape
-      const m = /^\\u\{([0-9a-f]+)\}$/.exec(text);
-      const cp = m !== null ? parseInt(m[1], 16) : text.codePointAt(0)!;
-      return { text, cp };
+      return { text, cp: this.escCp };
     }
     const cp = this.next();
     return { text: lit(cp), cp };
@@ -374,7 +548,7 @@ class Translator {
       negate = true;
       this.i++;
     }
-    const parts: string[] = [];
+    const items: ClassItem[] = [];
     let first = true;
     for (;;) {
       if (this.eof()) throw new Unsupported(); // unterminated class
@@ -388,12 +562,17 @@ class Translator {
         this.i++;
         const end = this.classItem();
         if (start.cp < 0 || end.cp < 0 || end.cp < start.cp) throw new Unsupported(); // bad range
-        parts.push(`${start.text}-${end.text}`);
+        items.push({ kind: 'range', lo: start.cp, hi: end.cp });
       } else {
-        parts.push(start.text);
+        items.push(start.cp < 0 ? { kind: 'set', text: start.text } : { kind: 'lit', cp: start.cp });
       }
     }
-    return (negate ? '[^' : '[') + parts.join('') + ']';
+    if (!this.f.ignoreCase) return (negate ? '[^' : '[') + items.map(renderItem).join('') + ']';
+    // Python compiles a class of one (repeated) literal as that literal.
+    if (items.every((it) => it.kind === 'lit' && it.cp === (items[0] as { cp: number }).cp)) {
+      return classOf(this.literalSet((items[0] as { cp: number }).cp), negate);
+    }
+    return this.foldedClass(items, negate);
   }
 }
 
@@ -415,11 +594,20 @@ function buildRegExp(pattern: string): RegExp {
     body = body.slice(m[0].length);
   }
   const source = new Translator(body, flags).translate();
-  return new RegExp(source, flags.ignoreCase ? 'vyi' : 'vy');
+  return new RegExp(source, 'vy');
 }
 
-const MAX_CACHE = 512;
 const cache = new Map<string, RegExp | null>();
+
+/** Why a pattern cannot be used (Python refuses it, or it cannot be run exactly), or undefined. */
+export function pythonRegexProblem(pattern: string): string | undefined {
+  try {
+    buildRegExp(pattern);
+    return undefined;
+  } catch (e) {
+    return e instanceof Unsupported ? e.reason : 'not a regular expression Python accepts, or uses a construct not supported here';
+  }
+}
 
 /** Compile (and cache) a Python pattern; `null` when it cannot be compiled. */
 export function compilePythonRegex(pattern: string): RegExp | null {

@@ -36,6 +36,13 @@ describe('validateSegmentRules', () => {
     ['invalid regex', cond('REGEX', '['), [0, 'conditions', 0, 'value']],
     ['regex Python refuses', cond('REGEX', '\\p{L}'), [0, 'conditions', 0, 'value']],
     ['scoped flags', cond('REGEX', '(?i:a)'), [0, 'conditions', 0, 'value']],
+    ['backreference to an optional group', cond('REGEX', '(a)?\\1b'), [0, 'conditions', 0, 'value']],
+    ['named backreference to an optional group', cond('REGEX', '(?P<x>a)?(?P=x)b'), [0, 'conditions', 0, 'value']],
+    ['backreference to another alternative', cond('REGEX', '(a)|\\1'), [0, 'conditions', 0, 'value']],
+    ['backreference to a repeated group', cond('REGEX', '(?:(a)b)+\\1'), [0, 'conditions', 0, 'value']],
+    ['backreference into a lookahead', cond('REGEX', '(?=(a))\\1'), [0, 'conditions', 0, 'value']],
+    ['backreference to an open group', cond('REGEX', '(a\\1)'), [0, 'conditions', 0, 'value']],
+    ['backreference under IGNORECASE', cond('REGEX', '(?i)(a)\\1'), [0, 'conditions', 0, 'value']],
     ['MODULO without |', cond('MODULO', '2'), [0, 'conditions', 0, 'value']],
     ['MODULO zero divisor', cond('MODULO', '0|1'), [0, 'conditions', 0, 'value']],
     ['MODULO non-number', cond('MODULO', 'a|1'), [0, 'conditions', 0, 'value']],
@@ -53,6 +60,25 @@ describe('validateSegmentRules', () => {
     const problems = validateSegmentRules(rules);
     expect(problems.map((p) => p.path)).toEqual([path]);
     expect(problems[0].message).not.toBe('');
+  });
+
+  it('says why a backreference is refused', () => {
+    expect(validateSegmentRules(cond('REGEX', '(a)?\\1b'))[0].message).toMatch(/backreference .* surely matched/);
+    expect(validateSegmentRules(cond('REGEX', '(?i)(a)\\1'))[0].message).toMatch(/IGNORECASE/);
+    expect(validateSegmentRules(cond('REGEX', '(?i)(a)b'))).toEqual([]);
+    expect(validateSegmentRules(cond('REGEX', '(a)(?:b|c)\\1'))).toEqual([]);
+    expect(validateSegmentRules(cond('REGEX', '(?:(a)\\1)+'))).toEqual([]);
+  });
+
+  it('refuses the rules of every REGEX_BACKREF_UNSET vector', () => {
+    const refs = readVectors('vectors.jsonl').filter(({ vector }) => vector.class === 'REGEX_BACKREF_UNSET');
+    expect(refs).toHaveLength(2);
+    for (const { line, vector } of refs) {
+      const segments = vector.context.segments as unknown;
+      const list = (segments instanceof Map ? [...segments.values()] : Object.values(segments as object)) as { rules: unknown }[];
+      expect(list).toHaveLength(1);
+      for (const segment of list) expect(validateSegmentRules(segment.rules), `line ${line}`).not.toEqual([]);
+    }
   });
 
   it('refuses nesting deeper than 10 and more than 100 conditions', () => {

@@ -6,7 +6,8 @@
  * Refused: a rule or condition that is not an object, an unknown rule type or operator, a
  * property that is not a string, a value of the wrong type, a REGEX that Python's `re`
  * refuses (or that uses a construct JavaScript's RegExp cannot run: scoped inline flags,
- * conditionals, `\N{...}`), a MODULO value other than `divisor|remainder` with a nonzero
+ * conditionals, `\N{...}`, a backreference to a group that may not have participated or
+ * under IGNORECASE), a MODULO value other than `divisor|remainder` with a nonzero
  * divisor, a PERCENTAGE_SPLIT value that is not a number, a `:semver` value that is not a
  * semantic version, a JSONPath property with a filter selector (the reference's JSONPath
  * library raises on some filter functions depending on trait data), strings PostgreSQL
@@ -16,7 +17,7 @@
 import { compileJsonPath } from './jsonpath.js';
 import { operatorCode, OP_IN, OP_IS_NOT_SET, OP_IS_SET, OP_MODULO, OP_NOT_CONTAINS, OP_PERCENTAGE_SPLIT, OP_REGEX, OP_UNKNOWN } from './operators.js';
 import { parsePyFloat } from './python.js';
-import { compilePythonRegex } from './pyregex.js';
+import { compilePythonRegex, pythonRegexProblem } from './pyregex.js';
 import { parseSemver, SEMVER_SUFFIX } from './semver.js';
 
 export const MAX_RULE_DEPTH = 10;
@@ -88,7 +89,7 @@ function checkCondition(condition: unknown, path: (string | number)[], out: Segm
   switch (op) {
     case OP_REGEX:
       if (compilePythonRegex(value) === null) {
-        out.push({ path: valuePath, message: 'not a regular expression Python accepts, or uses a construct not supported here' });
+        out.push({ path: valuePath, message: pythonRegexProblem(value) ?? 'not a regular expression Python accepts' });
       }
       return;
     case OP_MODULO: {
