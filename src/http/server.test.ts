@@ -132,7 +132,7 @@ describe.each(databaseKinds)('HTTP surface on %s', (kind) => {
   });
 
   it('refuses a body over the limit with 413 and changes nothing', async () => {
-    const name = 'x'.repeat(3 * 1024 * 1024);
+    const name = 'x'.repeat(server.services.config.bodyLimitBytes + 1);
     const response = await server.post(
       { query: 'mutation($n: String!) { createProject(input: { name: $n }) { __typename } }', variables: { n: name } },
       { authorization: `Bearer ${server.adminToken}` },
