@@ -1,6 +1,6 @@
 // The statements of features, options and feature states that are more than one Prisma call:
 // row locks, the lookups the write rules need, and how the database reports a broken unique
-// index. Also the SQL of the effective weight, for every reader that computes it in SQL.
+// index.
 import { uniqueViolationFields } from '../db/unique-violation.js';
 import { NotFoundError } from '../errors/app-errors.js';
 import { Prisma } from '../generated/prisma/client.js';
@@ -9,13 +9,6 @@ import type { FeatureStateReference } from './normalise.js';
 
 export type Tx = Prisma.TransactionClient;
 type Path = (string | number)[];
-
-/**
- * An option's effective weight in an environment: the environment's VariantAllocation, else
- * the option's defaultWeight (SPEC.md section 2). For a statement that names the option `o`
- * and the environment's allocation of it `a` (LEFT JOIN: no row means no override).
- */
-export const EFFECTIVE_WEIGHT_SQL = Prisma.sql`COALESCE(a."weight", o."defaultWeight")::float8`;
 
 /** The unique index on MultivariateOption(featureId, key); NULL keys never collide in it. */
 const KEY_INDEX = 'MultivariateOption_featureId_key_key';
