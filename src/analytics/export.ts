@@ -11,10 +11,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify } from 'csv-stringify/sync';
 import { resolveCaller } from '../context.js';
 import type { Database } from '../db/database.js';
+import { AppError, httpStatusOf } from '../errors/app-errors.js';
 import type { HttpRoute, RouteContext } from '../http/routes.js';
 import { decodeGlobalId } from '../schema/global-id.js';
 import { settledExposureHorizon } from './horizon.js';
-import { AnalyticsLookupError, resolveAnalyticsScope } from './scope.js';
+import { resolveAnalyticsScope } from './scope.js';
 
 export const EXPORT_PAGE_SIZE = 5000;
 
@@ -184,7 +185,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: RouteC
     const scope = await resolveAnalyticsScope(services.prisma, params.environmentId, params.feature);
     featureId = scope.feature?.id;
   } catch (error) {
-    if (error instanceof AnalyticsLookupError) return sendError(res, 404, error.code, error.message);
+    if (error instanceof AppError) return sendError(res, httpStatusOf(error), error.code, error.message);
     throw error;
   }
   const horizon = await settledExposureHorizon(services.prisma);

@@ -1,7 +1,8 @@
 // Reading the exposure log in id order: the `exposures` connection's rules.
 import type { Exposure, Prisma, PrismaClient } from '../generated/prisma/client.js';
 import { settledExposureHorizon } from './horizon.js';
-import { AnalyticsLookupError, resolveAnalyticsScope } from './scope.js';
+import { AnalyticsLookupError } from './errors.js';
+import { resolveAnalyticsScope } from './scope.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;

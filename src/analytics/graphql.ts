@@ -3,12 +3,12 @@
 // feature is a GraphQL error with `extensions.code` `NOT_FOUND` / `FEATURE_NOT_FOUND` (these
 // are queries: there is no result union to carry it), a bad cursor or `first` `INVALID_INPUT`.
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import { AppError, toGraphQLError } from '../errors/app-errors.js';
 import { EnvironmentType } from '../projects/graphql.js';
 import { builder, numericId } from '../schema/builder.js';
 import { invalidTimestamp, isValidTime } from '../schema/date-time.js';
 import { ExposureType } from './exposure-type.js';
 import { encodeExposureCursor, readExposurePage } from './exposures.js';
-import { AnalyticsLookupError } from './scope.js';
 import { type ExperimentSummary, experimentSummary, type VariantSummary } from './summary.js';
 
 const analyticsScope = { analytics: true } as const;
@@ -17,7 +17,7 @@ async function asQueryErrors<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    if (error instanceof AnalyticsLookupError) throw error.toGraphQL();
+    if (error instanceof AppError) throw toGraphQLError(error);
     throw error;
   }
 }

@@ -1,23 +1,9 @@
 // What an analytics read is about: an environment, and maybe one feature of its project by
 // name. Shared by the GraphQL queries and the export route. Queries answer unknown ones with
 // a GraphQL error (`NOT_FOUND`, `FEATURE_NOT_FOUND`), the export with 404.
-import { GraphQLError } from 'graphql';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { echo } from '../errors/echo.js';
-
-export class AnalyticsLookupError extends Error {
-  constructor(
-    readonly code: 'NOT_FOUND' | 'FEATURE_NOT_FOUND' | 'INVALID_INPUT',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AnalyticsLookupError';
-  }
-
-  toGraphQL(): GraphQLError {
-    return new GraphQLError(this.message, { extensions: { code: this.code } });
-  }
-}
+import { AnalyticsLookupError } from './errors.js';
 
 export interface AnalyticsScope {
   environmentId: number;

@@ -3,10 +3,10 @@
 // test. Counting happens in PostgreSQL (GROUP BY over Exposure and Assignment, see
 // countVariants); Node only combines a handful of per-variant rows.
 import jStat from 'jstat';
+import { VARIANT_CONTROL } from '../engine/index.js';
+import { EFFECTIVE_WEIGHT_SQL } from '../features/effective-weight.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { resolveAnalyticsScope } from './scope.js';
-
-export const CONTROL_KEY = 'control';
 
 export interface VariantSummary {
   variantKey: string;
@@ -123,16 +123,14 @@ export async function experimentSummary(
 
   const [counts, options] = await Promise.all([
     countVariants(prisma, { environmentId, featureId: feature.id, from, to }),
-    prisma.multivariateOption.findMany({
-      where: { featureId: feature.id },
-      orderBy: [{ priority: 'asc' }, { id: 'asc' }],
-      select: {
-        key: true,
-        defaultWeight: true,
-        archivedAt: true,
-        allocations: { where: { featureState: { environmentId } }, select: { weight: true } },
-      },
-    }),
+    // Every option, archived ones included (their keys are rows too), with its effective weight here.
+    prisma.$queryRaw<{ key: string | null; archivedAt: Date | null; weight: number }[]>`
+      SELECT o."key", o."archivedAt", ${EFFECTIVE_WEIGHT_SQL} AS "weight"
+      FROM "MultivariateOption" o
+      LEFT JOIN "FeatureState" fs ON fs."featureId" = o."featureId" AND fs."environmentId" = ${environmentId}
+      LEFT JOIN "VariantAllocation" a ON a."featureStateId" = fs."id" AND a."optionId" = o."id"
+      WHERE o."featureId" = ${feature.id}
+      ORDER BY o."priority", o."id"`,
   ]);
   const { exposureCounts, identityCounts } = counts;
 
@@ -141,7 +139,7 @@ export async function experimentSummary(
   let liveWeight = 0;
   const expected = new Map<string, { share: number; live: boolean }>();
   for (const option of options) {
-    const weight = option.archivedAt ? 0 : (option.allocations[0]?.weight ?? option.defaultWeight);
+    const weight = option.archivedAt ? 0 : Number(option.weight);
     liveWeight += weight;
     if (option.key !== null) expected.set(option.key, { share: share(weight), live: !option.archivedAt });
   }
@@ -155,13 +153,13 @@ export async function experimentSummary(
 
   // Rows: control first (the baseline), then options by priority, then any other reported
   // key (late events under a key no option has any more), alphabetically.
-  const keys = [CONTROL_KEY, ...expected.keys()];
+  const keys = [VARIANT_CONTROL, ...expected.keys()];
   const others = [...new Set([...exposuresByKey.keys(), ...identitiesByKey.keys()])]
     .filter((key) => !keys.includes(key))
     .sort();
   const variants: VariantSummary[] = [...keys, ...others].map((variantKey) => {
     const identities = identitiesByKey.get(variantKey) ?? 0;
-    const known = variantKey === CONTROL_KEY ? { share: controlShare, live: true } : expected.get(variantKey);
+    const known = variantKey === VARIANT_CONTROL ? { share: controlShare, live: true } : expected.get(variantKey);
     return {
       variantKey,
       exposures: exposuresByKey.get(variantKey) ?? 0,

@@ -2,6 +2,7 @@
 // fixed number of statements (two, whatever the number of features) and compiled once for
 // the engine (SPEC.md section 3).
 import { type FeatureContext, type FeatureValue, type PreparedEnvironment, prepareEnvironment } from '../engine/index.js';
+import { EFFECTIVE_WEIGHT_SQL } from '../features/effective-weight.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 
 /** One live feature of the environment, with what exposures need to name its variants. */
@@ -64,7 +65,7 @@ export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: 
       WHERE e."id" = ${environmentId}`,
     prisma.$queryRaw<OptionRow[]>`
       SELECT o."id" AS "optionId", o."featureId", o."key", o."value",
-             COALESCE(a."weight", o."defaultWeight")::float8 AS "weight", o."priority"
+             ${EFFECTIVE_WEIGHT_SQL} AS "weight", o."priority"
       FROM "FeatureState" fs
       JOIN "Feature" f ON f."id" = fs."featureId" AND f."archivedAt" IS NULL
       JOIN "MultivariateOption" o ON o."featureId" = fs."featureId" AND o."archivedAt" IS NULL

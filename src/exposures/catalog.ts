@@ -9,6 +9,7 @@
 // channel, in the others; entries also expire after the config cache TTL. An exposure that
 // still names a deleted option is refused by its foreign key, and the recorder then retries
 // with a cleared cache (see record.ts).
+import { VARIANT_CONTROL } from '../engine/index.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 
 export interface CatalogFeature {
@@ -54,7 +55,7 @@ export class FeatureCatalog {
     const now = this.now();
     for (const [name, keys] of keysByName) {
       const entry = this.entries.get(`${projectId}:${name}`);
-      if (entry && entry.expiresAt > now && [...keys].every((key) => key === 'control' || entry.feature.optionIdByKey.has(key))) {
+      if (entry && entry.expiresAt > now && [...keys].every((key) => key === VARIANT_CONTROL || entry.feature.optionIdByKey.has(key))) {
         found.set(name, entry.feature);
       } else {
         missing.push(name);

@@ -28,14 +28,13 @@ export interface BatchResult {
 
 /** A batch over the limit: refused whole, nothing written. */
 export class BatchTooLargeError extends AppError {
-  readonly code = 'BATCH_TOO_LARGE' as const;
-  readonly path = ['exposures'];
+  declare readonly code: 'BATCH_TOO_LARGE';
+  declare readonly path: string[];
   constructor(
     readonly limit: number,
     readonly size: number,
   ) {
-    super(`A batch holds at most ${limit} exposures; this one has ${size}. Nothing was recorded: split it.`);
-    this.name = 'BatchTooLargeError';
+    super('BATCH_TOO_LARGE', `A batch holds at most ${limit} exposures; this one has ${size}. Nothing was recorded: split it.`, ['exposures']);
   }
 }
 

@@ -1,6 +1,8 @@
 // The rules an exposure report must meet (SPEC.md section 5), checked item by item. The
 // checks that need the database (feature, variant key) take the feature catalog's answer.
+import { VARIANT_CONTROL } from '../engine/index.js';
 import { ValidationError } from '../errors/app-errors.js';
+import { isFeatureName } from '../features/feature-name.js';
 import { IDENTIFIER_RULE, isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
 import type { CatalogFeature } from './catalog.js';
 import { echo } from '../errors/echo.js';
@@ -14,9 +16,6 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
  * a client bug (an unset clock, seconds taken for milliseconds), not a late event.
  */
 export const EARLIEST_EXPOSED_AT = new Date('2000-01-01T00:00:00.000Z');
-export const CONTROL_VARIANT_KEY = 'control';
-
-const FEATURE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,150}$/;
 /**
  * PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate would be silently replaced on
  * the way in (the stored value would differ from the reported one): both are refused.
@@ -44,7 +43,7 @@ export interface ValidExposure {
 
 /** A feature name that cannot exist needs no lookup (and must not reach SQL, e.g. with NUL). */
 export function isPossibleFeatureName(name: string): boolean {
-  return FEATURE_NAME_PATTERN.test(name);
+  return isFeatureName(name);
 }
 
 /**
@@ -61,7 +60,7 @@ export function validateReport(
     return new ValidationError('FEATURE_NOT_FOUND', `This project has no feature named "${echo(report.feature)}".`, [...path, 'feature']);
   }
   let optionId: number | null = null;
-  if (report.variantKey !== CONTROL_VARIANT_KEY) {
+  if (report.variantKey !== VARIANT_CONTROL) {
     const id = feature.optionIdByKey.get(report.variantKey);
     if (id === undefined) {
       return new ValidationError(

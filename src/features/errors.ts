@@ -1,6 +1,6 @@
 // Expected failures of features and options that carry more than a code and a path: the
 // variant key at fault, and the environment whose weights would exceed 100.
-import { AppError } from '../errors/app-errors.js';
+import { AppError, type ErrorPath } from '../errors/app-errors.js';
 
 export type VariantKeyErrorCode =
   | 'INVALID_VARIANT_KEY'
@@ -10,14 +10,14 @@ export type VariantKeyErrorCode =
 
 /** A variant key that breaks a rule of SPEC.md section 2; `key` is the key as normalised (or as given when invalid). */
 export class VariantKeyError extends AppError {
+  declare readonly code: VariantKeyErrorCode;
   constructor(
-    readonly code: VariantKeyErrorCode,
+    code: VariantKeyErrorCode,
     message: string,
     readonly key: string | null,
-    readonly path: (string | number)[] = [],
+    path: ErrorPath = [],
   ) {
-    super(message);
-    this.name = 'VariantKeyError';
+    super(code, message, path);
   }
 }
 
@@ -26,14 +26,13 @@ export class VariantKeyError extends AppError {
  * or (environment null) their default weights would.
  */
 export class WeightsError extends AppError {
-  readonly code = 'WEIGHTS_EXCEED_100' as const;
+  declare readonly code: 'WEIGHTS_EXCEED_100';
   constructor(
     message: string,
     readonly environment: { id: number; name: string } | null,
     readonly total: number,
-    readonly path: (string | number)[] = [],
+    path: ErrorPath = [],
   ) {
-    super(message);
-    this.name = 'WeightsError';
+    super('WEIGHTS_EXCEED_100', message, path);
   }
 }

@@ -760,7 +760,8 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
   });
 
   it('maps the unique index itself to DUPLICATE_VARIANT_KEY (the final guard)', async () => {
-    const { checkVariantKeyWrites, isVariantKeyUniqueViolation } = await import('./variant-keys.js');
+    const { checkVariantKeyWrites } = await import('./service.js');
+    const { isVariantKeyUniqueViolation } = await import('./store.js');
     const feature = await newFeature([{ key: 'guarded', value: 1 }]);
     const prisma = server.services.prisma;
     const error = await prisma.multivariateOption

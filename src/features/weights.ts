@@ -1,11 +1,8 @@
 // Weights of multivariate options (SPEC.md section 2): each 0-100, and per environment the
 // effective weights of the live options (the environment's VariantAllocation, else the
-// option's defaultWeight) sum to at most 100; the rest is the control bucket.
+// option's defaultWeight) sum to at most 100; the rest is the control bucket. Pure: the check
+// of a feature's sums after a write is assertWeightsWithin100 in service.ts.
 import { ValidationError } from '../errors/app-errors.js';
-import type { Prisma } from '../generated/prisma/client.js';
-import { WeightsError } from './errors.js';
-
-type Tx = Prisma.TransactionClient;
 
 /**
  * Weights are percentages with at most two decimals (hundredths of a percent). Sums are
@@ -60,50 +57,12 @@ function totalHundredths(weights: { weight: number }[]): number {
   return weights.reduce((sum, { weight }) => sum + weightHundredths(weight), 0);
 }
 
+/** Whether the weights sum to more than 100 (exactly, in hundredths). */
+export function weightsExceed100(weights: { weight: number }[]): boolean {
+  return totalHundredths(weights) > FULL;
+}
+
 /** What the control bucket keeps in an environment: 100 minus the options' effective weights. */
 export function controlWeight(weights: { weight: number }[]): number {
   return Math.max(0, FULL - totalHundredths(weights)) / SCALE;
-}
-
-/**
- * Checks every environment of a feature after a write that can change a sum, inside the
- * write's transaction (the feature row is locked, so no concurrent write can add to a sum
- * that this check has passed). The default weights alone must fit too, as in Flagsmith:
- * they are what an environment created later starts with.
- */
-export async function assertWeightsWithin100(tx: Tx, featureId: number, path: (string | number)[]): Promise<void> {
-  const options = await tx.multivariateOption.findMany({
-    where: { featureId, archivedAt: null },
-    select: { id: true, defaultWeight: true, archivedAt: true },
-  });
-  const states = await tx.featureState.findMany({
-    where: { featureId },
-    orderBy: { environmentId: 'asc' },
-    select: {
-      environment: { select: { id: true, name: true } },
-      allocations: { select: { optionId: true, weight: true } },
-    },
-  });
-  for (const state of states) {
-    const weights = effectiveWeights(options, state.allocations);
-    if (totalHundredths(weights) > FULL) {
-      const total = totalWeight(weights);
-      throw new WeightsError(
-        `The weights of the options in environment "${state.environment.name}" would sum to ${total}, more than 100.`,
-        state.environment,
-        total,
-        path,
-      );
-    }
-  }
-  const defaultWeights = effectiveWeights(options, []);
-  if (totalHundredths(defaultWeights) > FULL) {
-    const defaults = totalWeight(defaultWeights);
-    throw new WeightsError(
-      `The default weights of the options would sum to ${defaults}, more than 100 (new environments start with them).`,
-      null,
-      defaults,
-      path,
-    );
-  }
 }

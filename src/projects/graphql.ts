@@ -3,7 +3,7 @@ import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/ap
 import { builder, numericId } from '../schema/builder.js';
 import { readableNode, readByTokens } from '../schema/nodes.js';
 import { payloadType } from '../schema/payload.js';
-import { createEnvironment, createProject } from './rules.js';
+import { createProjectService } from './service.js';
 
 const adminOrAnalytics = { $any: { admin: true, analytics: true } } as const;
 
@@ -87,7 +87,7 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     errors: { types: [ValidationError, DuplicateNameError] },
     args: { input: t.arg({ type: CreateProjectInput, required: true }) },
-    resolve: async (_parent, { input }, context) => ({ project: await createProject(context.prisma, input) }),
+    resolve: async (_parent, { input }, context) => ({ project: await createProjectService(context).createProject(input) }),
   }),
   createEnvironment: t.field({
     type: CreateEnvironmentPayload,
@@ -95,7 +95,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError, DuplicateNameError] },
     args: { input: t.arg({ type: CreateEnvironmentInput, required: true }) },
     resolve: async (_parent, { input }, context) => ({
-      environment: await createEnvironment(context.prisma, { projectId: numericId(input.projectId.id), name: input.name }),
+      environment: await createProjectService(context).createEnvironment({ projectId: numericId(input.projectId.id), name: input.name }),
     }),
   }),
 }));

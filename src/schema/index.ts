@@ -1,7 +1,7 @@
 // Builds the GraphQL schema from every domain's types.
 import '../errors/graphql.js';
 import '../evaluation/graphql.js';
-import '../features/graphql.js';
+import '../features/graphql/index.js';
 import '../projects/graphql.js';
 import '../tokens/graphql.js';
 import '../analytics/graphql.js';

@@ -1,45 +1,31 @@
-// Rules for projects and environments: names, default environments, and the FeatureStates
-// every (environment, feature) pair must have.
+// The commands of projects and environments: creating them, with the FeatureStates every
+// (environment, feature) pair must have.
 import { newEnvironmentKey } from '../auth/credentials.js';
 import { isUniqueViolation } from '../db/unique-violation.js';
-import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
+import { DuplicateNameError, NotFoundError } from '../errors/app-errors.js';
 import type { Environment, PrismaClient, Project } from '../generated/prisma/client.js';
 import { echo } from '../errors/echo.js';
+import { normaliseName, normaliseNewProject } from './normalise.js';
 
-export const DEFAULT_ENVIRONMENTS = ['development', 'production'] as const;
-const NAME_MAX = 100;
-export const ENVIRONMENTS_PER_INPUT_MAX = 100;
+/** What the projects domain offers. */
+export interface ProjectService {
+  createProject(input: { name: string; environments?: string[] | null }): Promise<Project>;
+  createEnvironment(input: { projectId: number; name: string }): Promise<Environment>;
+}
 
-/** Project and environment names: trimmed, 1-100 characters, no control characters. */
-export function normaliseName(raw: string, path: (string | number)[], what: string): string {
-  const name = raw.trim();
-  if (name.length < 1 || name.length > NAME_MAX || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new ValidationError('INVALID_NAME', `${what} name must be 1-${NAME_MAX} printable characters.`, path);
-  }
-  return name;
+export function createProjectService(deps: { prisma: PrismaClient }): ProjectService {
+  const { prisma } = deps;
+  return {
+    createProject: (input) => createProject(prisma, input),
+    createEnvironment: (input) => createEnvironment(prisma, input),
+  };
 }
 
 export async function createProject(
   prisma: PrismaClient,
   input: { name: string; environments?: string[] | null },
 ): Promise<Project> {
-  const name = normaliseName(input.name, ['name'], 'A project');
-  if (input.environments && input.environments.length > ENVIRONMENTS_PER_INPUT_MAX) {
-    throw new ValidationError('INVALID_INPUT', `At most ${ENVIRONMENTS_PER_INPUT_MAX} environments per project input.`, ['environments']);
-  }
-  const environmentNames = (input.environments ?? [...DEFAULT_ENVIRONMENTS]).map((env, index) =>
-    normaliseName(env, ['environments', index], 'An environment'),
-  );
-  if (environmentNames.length === 0) {
-    throw new ValidationError('INVALID_INPUT', 'A project needs at least one environment.', ['environments']);
-  }
-  const seen = new Set<string>();
-  environmentNames.forEach((env, index) => {
-    if (seen.has(env)) {
-      throw new DuplicateNameError('DUPLICATE_NAME', `Environment "${echo(env)}" is listed twice.`, env, ['environments', index]);
-    }
-    seen.add(env);
-  });
+  const { name, environments: environmentNames } = normaliseNewProject(input);
   try {
     return await prisma.project.create({
       data: {

@@ -1,27 +1,47 @@
-// Rules for features, multivariate options and feature states (SPEC.md sections 1 and 2).
+// The commands of features, multivariate options and feature states (SPEC.md sections 1 and 2).
 // Every write runs in one transaction that first locks the feature's row: writes to one
 // feature then run one after another, so the checks of keys, weights and priorities that a
 // write makes still hold when it commits. Each write returns the environments whose
 // evaluation it changed, for the caller to announce after the commit.
-import { uniqueViolationFields } from '../db/unique-violation.js';
-import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
+import { DuplicateNameError, NotFoundError } from '../errors/app-errors.js';
+import { echo } from '../errors/echo.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Feature, FeatureState, MultivariateOption, PrismaClient } from '../generated/prisma/client.js';
 import { sqlState } from '../exposures/write.js';
-import { VariantKeyError } from './errors.js';
-import { checkVariantKeyWrites, optionHasExposures } from './variant-keys.js';
-import { assertWeightsWithin100, normaliseWeight } from './weights.js';
-import { echo } from '../errors/echo.js';
+import { VariantKeyError, WeightsError } from './errors.js';
+import {
+  type AllocationInput,
+  type CreateFeatureInput,
+  featureStateReference,
+  normaliseAllocations,
+  normaliseFeatureChanges,
+  normaliseNewFeature,
+  normaliseOptionInput,
+  normaliseVariantKey,
+  type OptionInput,
+  type UpdateFeatureInput,
+} from './normalise.js';
+import {
+  environmentIdsOfFeature,
+  featureOfOption,
+  findFeatureState,
+  isFeatureNameUniqueViolation,
+  isVariantKeyUniqueViolation,
+  jsonValue,
+  lockFeature,
+  lockProject,
+  nextPriority,
+  optionHasExposures,
+  optionsHoldingKeys,
+  type Tx,
+  variantKeyHasExposures,
+  weightsOfFeature,
+} from './store.js';
+import { effectiveWeights, totalWeight, weightsExceed100 } from './weights.js';
 
-type Tx = Prisma.TransactionClient;
+export type { AllocationInput, CreateFeatureInput, OptionInput, UpdateFeatureInput } from './normalise.js';
+
 type Path = (string | number)[];
-
-export const FEATURE_NAME_MAX_LENGTH = 150;
-const FEATURE_NAME_PATTERN = /^[A-Za-z0-9_.-]+$/;
-export const DESCRIPTION_MAX_LENGTH = 2000;
-export const OPTION_NAME_MAX_LENGTH = 200;
-export const OPTIONS_PER_INPUT_MAX = 100;
-export const ALLOCATIONS_PER_INPUT_MAX = 100;
 
 /** Writes queue on the feature's row lock; give them room to wait (PGlite runs one at a time). */
 const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 };
@@ -32,121 +52,173 @@ export interface Written<T> {
   environmentIds: number[];
 }
 
-// ---------------------------------------------------------------------------------------
-// Input normalisation (pure)
-
-/** Feature names: trimmed, 1-150 characters of A-Z, a-z, 0-9, "_", "." and "-". */
-export function normaliseFeatureName(raw: string, path: Path): string {
-  const name = raw.trim();
-  if (name.length < 1 || name.length > FEATURE_NAME_MAX_LENGTH || !FEATURE_NAME_PATTERN.test(name)) {
-    throw new ValidationError(
-      'INVALID_FEATURE_NAME',
-      `A feature name is 1-${FEATURE_NAME_MAX_LENGTH} characters of A-Z, a-z, 0-9, "_", "." and "-".`,
-      path,
-    );
-  }
-  return name;
+export interface DeletedOption {
+  /** The option as it is now (archived), or as it was before it was deleted. */
+  option: MultivariateOption;
+  archived: boolean;
 }
 
-/** Optional text: trimmed, blank is null, at most `max` characters; undefined stays undefined (unchanged). */
-function optionalText(raw: string | null | undefined, max: number, path: Path, what: string): string | null | undefined {
-  if (raw === undefined) return undefined;
-  if (raw === null) return null;
-  const text = raw.trim();
-  if (text.length > max) throw new ValidationError('INVALID_INPUT', `${what} is at most ${max} characters.`, path);
-  return text === '' ? null : text;
-}
-
-/** A JSON value of any type; JSON null is stored as JSON null, not as SQL NULL. */
-function jsonValue(value: unknown): Prisma.InputJsonValue | typeof Prisma.JsonNull {
-  return value === null || value === undefined ? Prisma.JsonNull : (value as Prisma.InputJsonValue);
-}
-
-function normalisePriority(raw: number, path: Path): number {
-  if (!Number.isSafeInteger(raw) || raw < -2147483648 || raw > 2147483647) {
-    throw new ValidationError('INVALID_INPUT', 'A priority is a 32-bit integer.', path);
-  }
-  return raw;
-}
-
-export interface OptionInput {
-  key?: string | null;
-  name?: string | null;
-  description?: string | null;
+export interface UpdateFeatureStateInput {
+  /** The state, or the pair (environmentId, featureId) that names it. */
+  stateId?: number;
+  environmentId?: number;
+  featureId?: number;
+  enabled?: boolean | null;
+  /** null: inherit the feature's initialValue. */
   value?: unknown;
-  defaultWeight?: number | null;
-  priority?: number | null;
+  /** Overrides to set (or, with weight null, remove); options not listed keep theirs. */
+  allocations?: AllocationInput[] | null;
 }
 
-interface NormalisedOption {
-  key: string | null | undefined;
-  name: string | null | undefined;
-  description: string | null | undefined;
-  value: unknown;
-  defaultWeight: number | undefined;
-  priority: number | undefined;
+/** What the features domain offers. */
+export interface FeatureService {
+  createFeature(input: CreateFeatureInput): Promise<Written<Feature>>;
+  updateFeature(featureId: number, input: UpdateFeatureInput): Promise<Written<Feature>>;
+  archiveFeature(featureId: number, archived: boolean): Promise<Written<Feature>>;
+  createMultivariateOption(featureId: number, input: OptionInput): Promise<Written<MultivariateOption>>;
+  updateMultivariateOption(optionId: number, input: OptionInput): Promise<Written<MultivariateOption>>;
+  deleteMultivariateOption(optionId: number): Promise<Written<DeletedOption>>;
+  updateFeatureState(input: UpdateFeatureStateInput): Promise<Written<FeatureState>>;
 }
 
-/** Everything of an option input but its key, whose rules need the database (checkVariantKeyWrites). */
-function normaliseOptionInput(input: OptionInput, path: Path): NormalisedOption {
+export function createFeatureService(deps: { prisma: PrismaClient }): FeatureService {
+  const { prisma } = deps;
   return {
-    key: input.key,
-    name: optionalText(input.name, OPTION_NAME_MAX_LENGTH, [...path, 'name'], 'An option name'),
-    description: optionalText(input.description, DESCRIPTION_MAX_LENGTH, [...path, 'description'], 'A description'),
-    value: input.value,
-    defaultWeight:
-      input.defaultWeight === undefined || input.defaultWeight === null
-        ? undefined
-        : normaliseWeight(input.defaultWeight, [...path, 'defaultWeight']),
-    priority: input.priority === undefined || input.priority === null ? undefined : normalisePriority(input.priority, [...path, 'priority']),
+    createFeature: (input) => createFeature(prisma, input),
+    updateFeature: (featureId, input) => updateFeature(prisma, featureId, input),
+    archiveFeature: (featureId, archived) => archiveFeature(prisma, featureId, archived),
+    createMultivariateOption: (featureId, input) => createMultivariateOption(prisma, featureId, input),
+    updateMultivariateOption: (optionId, input) => updateMultivariateOption(prisma, optionId, input),
+    deleteMultivariateOption: (optionId) => deleteMultivariateOption(prisma, optionId),
+    updateFeatureState: (input) => updateFeatureState(prisma, input),
   };
-}
-
-// ---------------------------------------------------------------------------------------
-// Locks and lookups
-
-/** Locks the feature's row for the rest of the transaction; NOT_FOUND when there is none. */
-async function lockFeature(tx: Tx, featureId: number, path: Path): Promise<{ id: number; projectId: number }> {
-  const rows = await tx.$queryRaw<{ id: number; projectId: number }[]>`
-    SELECT "id", "projectId" FROM "Feature" WHERE "id" = ${featureId} FOR UPDATE`;
-  if (rows.length === 0) throw new NotFoundError('No feature with this id.', null, path);
-  return rows[0];
-}
-
-async function environmentIdsOfFeature(tx: Tx, featureId: number): Promise<number[]> {
-  const states = await tx.featureState.findMany({ where: { featureId }, select: { environmentId: true } });
-  return states.map((state) => state.environmentId);
-}
-
-function isFeatureNameUniqueViolation(error: unknown): boolean {
-  const fields = uniqueViolationFields(error);
-  return (
-    fields !== undefined &&
-    (fields.includes('Feature_projectId_name_key') || (fields.includes('projectId') && fields.includes('name')))
-  );
 }
 
 function duplicateFeatureName(name: string, path: Path): DuplicateNameError {
   return new DuplicateNameError('DUPLICATE_FEATURE_NAME', `This project already has a feature named "${echo(name)}".`, name, path);
 }
 
-/** The priority after every option of the feature, archived ones included: creation order. */
-async function nextPriority(tx: Tx, featureId: number): Promise<number> {
-  const { _max } = await tx.multivariateOption.aggregate({ where: { featureId }, _max: { priority: true } });
-  return (_max.priority ?? 0) + 1;
+// ---------------------------------------------------------------------------------------
+// Variant keys: every path that can write a key (createFeature's nested options,
+// createMultivariateOption, updateMultivariateOption) calls checkVariantKeyWrites inside its
+// feature's write transaction, and maps a violation of the database's unique index, the
+// final guard, with the `duplicateFrom` it returns.
+
+export interface VariantKeyWrite {
+  /** The option being updated; absent when the write creates an option. */
+  option?: { id: number; key: string | null };
+  /** The key as the caller sent it; undefined leaves an existing option's key as it is. */
+  raw: string | null | undefined;
+  /** Input path of the key, for the error (e.g. ["options", 2, "key"]). */
+  path: Path;
+}
+
+export interface CheckedVariantKeys {
+  /** The key each write stores, in the order of the writes. */
+  keys: (string | null)[];
+  /** The typed error for a violation of the unique index by these writes, else undefined. */
+  duplicateFrom(error: unknown): VariantKeyError | undefined;
+}
+
+/**
+ * Validates the keys a write on one feature is about to store. Call it inside the feature's
+ * write transaction, after the feature row is locked: then no other writer of the feature
+ * can slip a key in between this check and the write (the unique index still guards).
+ */
+export async function checkVariantKeyWrites(tx: Tx, featureId: number, writes: VariantKeyWrite[]): Promise<CheckedVariantKeys> {
+  const keys = writes.map((write) => (write.raw === undefined ? (write.option?.key ?? null) : normaliseVariantKey(write.raw, write.path)));
+
+  // Two options of one input with the same key.
+  const firstPath = new Map<string, Path>();
+  writes.forEach((write, index) => {
+    const key = keys[index];
+    if (key === null) return;
+    if (firstPath.has(key)) {
+      throw new VariantKeyError('DUPLICATE_VARIANT_KEY', `The key "${echo(key)}" is given to more than one option.`, key, write.path);
+    }
+    firstPath.set(key, write.path);
+  });
+
+  // Once exposures were recorded under a key, attribution depends on it: it stays.
+  for (const [index, write] of writes.entries()) {
+    const previous = write.option?.key ?? null;
+    if (previous !== null && keys[index] !== previous && (await variantKeyHasExposures(tx, featureId, previous))) {
+      throw new VariantKeyError(
+        'VARIANT_KEY_IN_USE',
+        `Exposures were recorded under "${previous}": that key can no longer be changed or cleared.`,
+        previous,
+        write.path,
+      );
+    }
+  }
+
+  // Keys already on the feature, archived options included (their keys stay reserved).
+  const changed = writes
+    .map((write, index) => ({ write, key: keys[index] }))
+    .filter(({ write, key }) => key !== null && key !== (write.option?.key ?? null));
+  if (changed.length) {
+    const taken = await optionsHoldingKeys(tx, featureId, changed.map(({ key }) => key!));
+    for (const { write, key } of changed) {
+      const holder = taken.find((option) => option.key === key && option.id !== write.option?.id);
+      if (holder) {
+        const archived = holder.archivedAt ? ' (an archived option: its key stays reserved)' : '';
+        throw new VariantKeyError('DUPLICATE_VARIANT_KEY', `Another option of this feature has the key "${echo(key!)}"${archived}.`, key, write.path);
+      }
+    }
+  }
+
+  return {
+    keys,
+    duplicateFrom(error) {
+      if (!isVariantKeyUniqueViolation(error)) return undefined;
+      const written = changed.length === 1 ? changed[0] : undefined;
+      return new VariantKeyError(
+        'DUPLICATE_VARIANT_KEY',
+        written ? `Another option of this feature has the key "${echo(written.key!)}".` : 'Another option of this feature has one of these keys.',
+        written?.key ?? null,
+        written?.write.path ?? writes[0]?.path.slice(0, 1) ?? [],
+      );
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Weights
+
+/**
+ * Checks every environment of a feature after a write that can change a sum, inside the
+ * write's transaction (the feature row is locked, so no concurrent write can add to a sum
+ * that this check has passed). The default weights alone must fit too, as in Flagsmith:
+ * they are what an environment created later starts with.
+ */
+async function assertWeightsWithin100(tx: Tx, featureId: number, path: Path): Promise<void> {
+  const { options, states } = await weightsOfFeature(tx, featureId);
+  for (const state of states) {
+    const weights = effectiveWeights(options, state.allocations);
+    if (weightsExceed100(weights)) {
+      const total = totalWeight(weights);
+      throw new WeightsError(
+        `The weights of the options in environment "${state.environment.name}" would sum to ${total}, more than 100.`,
+        state.environment,
+        total,
+        path,
+      );
+    }
+  }
+  const defaultWeights = effectiveWeights(options, []);
+  if (weightsExceed100(defaultWeights)) {
+    const defaults = totalWeight(defaultWeights);
+    throw new WeightsError(
+      `The default weights of the options would sum to ${defaults}, more than 100 (new environments start with them).`,
+      null,
+      defaults,
+      path,
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------
 // Features
-
-export interface CreateFeatureInput {
-  projectId: number;
-  name: string;
-  description?: string | null;
-  initialValue?: unknown;
-  defaultEnabled?: boolean | null;
-  options?: OptionInput[] | null;
-}
 
 /**
  * Creates a feature with its options and a FeatureState in every environment of its
@@ -154,18 +226,10 @@ export interface CreateFeatureInput {
  * either sees this feature or is seen by it (each makes the states of the other).
  */
 export async function createFeature(prisma: PrismaClient, input: CreateFeatureInput): Promise<Written<Feature>> {
-  const name = normaliseFeatureName(input.name, ['name']);
-  const description = optionalText(input.description, DESCRIPTION_MAX_LENGTH, ['description'], 'A description') ?? null;
-  const optionInputs = input.options ?? [];
-  if (optionInputs.length > OPTIONS_PER_INPUT_MAX) {
-    throw new ValidationError('INVALID_INPUT', `At most ${OPTIONS_PER_INPUT_MAX} options per input.`, ['options']);
-  }
-  const options = optionInputs.map((option, index) => normaliseOptionInput(option, ['options', index]));
-  const defaultEnabled = input.defaultEnabled ?? false;
+  const { name, description, options, defaultEnabled } = normaliseNewFeature(input);
   try {
     return await prisma.$transaction(async (tx) => {
-      const projects = await tx.$queryRaw<{ id: number }[]>`SELECT "id" FROM "Project" WHERE "id" = ${input.projectId} FOR UPDATE`;
-      if (projects.length === 0) throw new NotFoundError('No project with this id.', null, ['projectId']);
+      await lockProject(tx, input.projectId, ['projectId']);
       const taken = await tx.feature.findUnique({ where: { projectId_name: { projectId: input.projectId, name } }, select: { id: true } });
       if (taken) throw duplicateFeatureName(name, ['name']);
 
@@ -209,17 +273,9 @@ export async function createFeature(prisma: PrismaClient, input: CreateFeatureIn
   }
 }
 
-export interface UpdateFeatureInput {
-  name?: string | null;
-  description?: string | null;
-  initialValue?: unknown;
-  defaultEnabled?: boolean | null;
-}
-
 /** Changes what is given; an explicit null clears the description and sets a JSON null initialValue. */
 export async function updateFeature(prisma: PrismaClient, featureId: number, input: UpdateFeatureInput): Promise<Written<Feature>> {
-  const name = input.name === undefined || input.name === null ? undefined : normaliseFeatureName(input.name, ['name']);
-  const description = optionalText(input.description, DESCRIPTION_MAX_LENGTH, ['description'], 'A description');
+  const { name, description } = normaliseFeatureChanges(input);
   try {
     return await prisma.$transaction(async (tx) => {
       const { projectId } = await lockFeature(tx, featureId, ['id']);
@@ -293,13 +349,6 @@ export async function createMultivariateOption(
   }, TRANSACTION_OPTIONS);
 }
 
-/** The option's feature, read before the transaction: an option never moves to another feature. */
-async function featureOfOption(prisma: PrismaClient, optionId: number): Promise<number> {
-  const option = await prisma.multivariateOption.findUnique({ where: { id: optionId }, select: { featureId: true } });
-  if (!option) throw new NotFoundError('No multivariate option with this id.', null, ['id']);
-  return option.featureId;
-}
-
 /**
  * Changes what is given. A key may be set when it was null, changed or cleared (null or
  * blank) until exposures were recorded under it; an explicit null value is JSON null.
@@ -347,12 +396,6 @@ export async function updateMultivariateOption(
   }, TRANSACTION_OPTIONS);
 }
 
-export interface DeletedOption {
-  /** The option as it is now (archived), or as it was before it was deleted. */
-  option: MultivariateOption;
-  archived: boolean;
-}
-
 /**
  * Deletes an option, or archives it when exposures name it (by reference or by key): then it
  * leaves evaluation and its key stays reserved on the feature. Its allocations go either way
@@ -390,67 +433,10 @@ async function deleteOrArchiveOption(prisma: PrismaClient, featureId: number, op
 // ---------------------------------------------------------------------------------------
 // Feature states
 
-export interface AllocationInput {
-  optionId: number;
-  /** null removes the environment's override: the option's defaultWeight applies again. */
-  weight: number | null | undefined;
-}
-
-export interface UpdateFeatureStateInput {
-  /** The state, or the pair (environmentId, featureId) that names it. */
-  stateId?: number;
-  environmentId?: number;
-  featureId?: number;
-  enabled?: boolean | null;
-  /** null: inherit the feature's initialValue. */
-  value?: unknown;
-  /** Overrides to set (or, with weight null, remove); options not listed keep theirs. */
-  allocations?: AllocationInput[] | null;
-}
-
-async function findState(prisma: PrismaClient, input: UpdateFeatureStateInput): Promise<{ id: number; featureId: number; environmentId: number }> {
-  const select = { id: true, featureId: true, environmentId: true } as const;
-  if (input.stateId !== undefined) {
-    if (input.environmentId !== undefined || input.featureId !== undefined) {
-      throw new ValidationError('INVALID_INPUT', 'Name the feature state by id, or by environmentId and featureId, not both.', ['id']);
-    }
-    const state = await prisma.featureState.findUnique({ where: { id: input.stateId }, select });
-    if (!state) throw new NotFoundError('No feature state with this id.', null, ['id']);
-    return state;
-  }
-  if (input.environmentId === undefined || input.featureId === undefined) {
-    throw new ValidationError('INVALID_INPUT', 'Name the feature state by id, or by environmentId and featureId.', ['id']);
-  }
-  const state = await prisma.featureState.findUnique({
-    where: { environmentId_featureId: { environmentId: input.environmentId, featureId: input.featureId } },
-    select,
-  });
-  // Also when both exist but belong to different projects.
-  if (!state) throw new NotFoundError('No feature state for this environment and feature.', null, ['featureId']);
-  return state;
-}
-
 /** Sets a feature's enabled flag, value and per-environment weights in one environment. */
 export async function updateFeatureState(prisma: PrismaClient, input: UpdateFeatureStateInput): Promise<Written<FeatureState>> {
-  if (input.allocations && input.allocations.length > ALLOCATIONS_PER_INPUT_MAX) {
-    throw new ValidationError('INVALID_INPUT', `At most ${ALLOCATIONS_PER_INPUT_MAX} allocations per input.`, ['allocations']);
-  }
-  const allocations = (input.allocations ?? []).map((allocation, index) => ({
-    optionId: allocation.optionId,
-    weight:
-      allocation.weight === null || allocation.weight === undefined
-        ? null
-        : normaliseWeight(allocation.weight, ['allocations', index, 'weight']),
-    path: ['allocations', index, 'optionId'] as Path,
-  }));
-  const seen = new Set<number>();
-  for (const allocation of allocations) {
-    if (seen.has(allocation.optionId)) {
-      throw new ValidationError('INVALID_INPUT', 'An option is listed twice in allocations.', allocation.path);
-    }
-    seen.add(allocation.optionId);
-  }
-  const { id: stateId, featureId } = await findState(prisma, input);
+  const allocations = normaliseAllocations(input.allocations);
+  const { id: stateId, featureId } = await findFeatureState(prisma, featureStateReference(input));
   return prisma.$transaction(async (tx) => {
     await lockFeature(tx, featureId, ['featureId']);
     if (allocations.length) {
