@@ -7,9 +7,11 @@ import { migrate } from './db/migrator.js';
 import { createLogger } from './logger.js';
 import { seedIfEmpty, type SeedResult } from './seed/demo.js';
 import { createServices } from './services.js';
+import { type AdminTokenState, ensureAdminToken } from './tokens/rules.js';
 
-function banner(url: string, seed: SeedResult | undefined): string {
+function banner(url: string, seed: SeedResult | undefined, adminToken: AdminTokenState | undefined): string {
   const lines = [`flagledger is serving ${url}/graphql (GraphiQL: open it in a browser)`];
+  if (adminToken === 'created') lines.push('Admin token: the ADMIN_TOKEN you configured, added to this database.');
   if (seed) {
     lines.push(`Created the demo project "${seed.projectName}" on this empty database.`);
     lines.push(
@@ -30,11 +32,15 @@ async function main(): Promise<void> {
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const services = createServices(config, db, logger);
   const seed = await seedIfEmpty(services);
+  // On an existing database, ADMIN_TOKEN is the way back in: it is added as an ADMIN token.
+  const adminToken = config.adminToken && !seed ? await ensureAdminToken(services.prisma, config.adminToken) : undefined;
+  if (adminToken === 'created') logger.warn('ADMIN_TOKEN was not a token of this database: added it as an ADMIN token');
+  if (adminToken === 'revoked') logger.warn('ADMIN_TOKEN names a revoked token: it stays revoked (set another ADMIN_TOKEN or run `npm run admin:token`)');
   const app = createApp(services);
   await new Promise<void>((resolve) => app.server.listen(config.port, config.host, resolve));
   const { port } = app.server.address() as AddressInfo;
   logger.info({ port, database: db.kind }, 'listening');
-  console.log(banner(`http://localhost:${port}`, seed));
+  console.log(banner(`http://localhost:${port}`, seed, adminToken));
 
   let stopping = false;
   const stop = async (signal: string) => {

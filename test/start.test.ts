@@ -1,7 +1,7 @@
 // `npm start` as a user runs it: a real process, its printed banner, restarts, a second
 // process on the same data, and SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,14 +18,22 @@ interface Started {
 }
 
 const running: ChildProcess[] = [];
+const groups = new Set<ChildProcess>();
 
-function start(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+/**
+ * Starts the server as `node` itself, or through `npm start` (`viaNpm`) as a user or a
+ * container runtime does: then in its own process group, so cleanup reaches every process.
+ */
+function start(env: Record<string, string>, viaNpm = false): Promise<Started> {
+  const [command, args] = viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/server.ts']];
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: viaNpm,
   });
   running.push(child);
+  if (viaNpm) groups.add(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -47,8 +55,24 @@ function start(env: Record<string, string>): Promise<Started> {
   });
 }
 
+/** Runs `npm run <script>` to its end: its exit code and everything it printed. */
+function npmRun(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; output: string }> {
+  const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  let stdout = '';
+  let output = '';
+  child.stdout!.on('data', (chunk) => ((stdout += chunk), (output += chunk)));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, output })));
+}
+
 function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  // A process that a signal ended has a null exit code: its exit has happened all the same.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
@@ -97,12 +121,29 @@ async function sendWithoutWaiting(url: string, token: string, count: number) {
 
 afterEach(async () => {
   for (const child of running.splice(0)) {
-    if (child.exitCode === null) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const done = exited(child);
       child.kill('SIGKILL');
-      await exited(child);
+      await done;
+    }
+    // An `npm start` group may have left its server behind: end the whole group.
+    if (groups.delete(child)) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
     }
   }
 });
+
+/** Resolves once nothing accepts connections at `url` any more. */
+async function refusesConnections(url: string): Promise<boolean> {
+  try {
+    await fetch(`${url}/ready`);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 // Each test starts real processes (tsx compile, PGlite initdb): slow on a busy 2-core machine.
 describe('npm start on the embedded database', { timeout: 240_000 }, () => {
@@ -139,6 +180,87 @@ describe('npm start on the embedded database', { timeout: 240_000 }, () => {
     expect(await exited(again.child)).toBe(0);
   });
 
+  it.each(['SIGTERM', 'SIGINT'] as const)('npm start on %s: answers what was sent, closes the database, exits 0', async (signal) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'flagledger-start-'));
+    const server = await start({ DATA_DIR: dataDir, LOG_LEVEL: 'info' }, true);
+    const token = /Authorization: Bearer (flt_\w+)/.exec(server.output())![1];
+
+    // The signal goes to the npm process alone, as `docker stop` sends it to PID 1.
+    const inFlight = await sendWithoutWaiting(server.url, token, 5);
+    server.child.kill(signal);
+    for (const result of await Promise.all(inFlight)) expect(result).toMatchObject({ status: 200, names: ['Demo'] });
+    expect(await exited(server.child)).toBe(0);
+    expect(server.output()).toMatch(/"msg":"stopped"/);
+    expect(await refusesConnections(server.url)).toBe(true);
+
+    const again = await start({ DATA_DIR: dataDir }, true);
+    const listed = await listProjects(again.url, { authorization: `Bearer ${token}` });
+    expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
+    again.child.kill('SIGTERM');
+    expect(await exited(again.child)).toBe(0);
+  });
+
+  it('starts over a lock left by a SIGKILLed server, or naming a live process that is no server', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'flagledger-start-'));
+    const first = await start({ DATA_DIR: dataDir });
+    const token = /Authorization: Bearer (flt_\w+)/.exec(first.output())![1];
+    first.child.kill('SIGKILL');
+    await exited(first.child);
+
+    const afterKill = await start({ DATA_DIR: dataDir });
+    afterKill.child.kill('SIGKILL');
+    await exited(afterKill.child);
+    // The dead server's PID now names a live process (a reused PID, or PID 1 again in a container).
+    writeFileSync(join(dataDir, 'flagledger.lock'), String(process.pid));
+
+    const again = await start({ DATA_DIR: dataDir });
+    const listed = await listProjects(again.url, { authorization: `Bearer ${token}` });
+    expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
+
+    // A live server still refuses a second one, naming it.
+    const second = await start({ DATA_DIR: dataDir }).catch((error: { output?: string; code?: number }) => error);
+    expect((second as { code?: number }).code).toBe(1);
+    expect((second as { output?: string }).output).toContain(`in use by another flagledger process (pid ${again.child.pid})`);
+    again.child.kill('SIGTERM');
+    expect(await exited(again.child)).toBe(0);
+  });
+
+  it('recovers admin access on an existing database: npm run admin:token, and ADMIN_TOKEN on a start', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'flagledger-start-'));
+    const first = await start({ DATA_DIR: dataDir });
+    const firstToken = /Authorization: Bearer (flt_\w+)/.exec(first.output())![1];
+
+    // While the server holds the embedded database, the command is refused clearly.
+    const busy = await npmRun('admin:token', [], { DATA_DIR: dataDir });
+    expect(busy.code).toBe(1);
+    expect(busy.output).toMatch(/in use by another flagledger process/);
+    first.child.kill('SIGTERM');
+    expect(await exited(first.child)).toBe(0);
+
+    const made = await npmRun('admin:token', ['--name', 'on-call admin'], { DATA_DIR: dataDir });
+    expect(made.code).toBe(0);
+    const secrets = [...made.stdout.matchAll(/Authorization: Bearer (flt_\w+)/g)].map((m) => m[1]);
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]).not.toBe(firstToken);
+
+    const configured = 'recovery-secret-0123456789abcdef';
+    const server = await start({ DATA_DIR: dataDir, ADMIN_TOKEN: configured, LOG_LEVEL: 'info' });
+    expect(server.output()).not.toContain(configured);
+    expect(server.output()).toMatch(/the ADMIN_TOKEN you configured, added to this database/);
+    for (const secret of [firstToken, secrets[0], configured]) {
+      const listed = await listProjects(server.url, { authorization: `Bearer ${secret}` });
+      expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
+    }
+    server.child.kill('SIGTERM');
+    expect(await exited(server.child)).toBe(0);
+
+    // A later start with the same ADMIN_TOKEN adds nothing more.
+    const again = await start({ DATA_DIR: dataDir, ADMIN_TOKEN: configured });
+    expect(again.output()).not.toMatch(/added to this database/);
+    again.child.kill('SIGTERM');
+    expect(await exited(again.child)).toBe(0);
+  });
+
   it('uses ADMIN_TOKEN as the admin secret and never prints it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'flagledger-start-'));
     const secret = 'my-deployment-secret-0123456789';
@@ -165,6 +287,12 @@ describe.runIf(postgresUrl)('npm start on PostgreSQL', { timeout: 240_000 }, () 
         const listed = await listProjects(server.url, { authorization: `Bearer ${token}` });
         expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
       }
+      // A new admin token while both serve: PostgreSQL is shared, nothing needs to stop.
+      const made = await npmRun('admin:token', [], { DATABASE_URL: url });
+      expect(made.code).toBe(0);
+      const secret = /Authorization: Bearer (flt_\w+)/.exec(made.stdout)![1];
+      const listed = await listProjects(a.url, { authorization: `Bearer ${secret}` });
+      expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
       for (const server of [a, b]) {
         server.child.kill('SIGTERM');
         expect(await exited(server.child)).toBe(0);

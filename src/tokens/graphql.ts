@@ -68,7 +68,7 @@ builder.mutationFields((t) => ({
   revokeApiToken: t.field({
     type: RevokeApiTokenPayload,
     authScopes: { admin: true },
-    errors: { types: [NotFoundError] },
+    errors: { types: [NotFoundError, ValidationError] },
     args: { input: t.arg({ type: RevokeApiTokenInput, required: true }) },
     resolve: async (_parent, { input }, context) => ({ token: await revokeApiToken(context.prisma, numericId(input.id.id)) }),
   }),
