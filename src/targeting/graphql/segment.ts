@@ -69,7 +69,6 @@ const DeleteSegmentInput = builder.inputType('DeleteSegmentInput', {
   fields: (t) => ({
     id: t.globalID({ required: true, for: [SegmentType] }),
     force: t.boolean({
-      required: true,
       defaultValue: false,
       description: 'Also remove the overrides that use the segment (else SEGMENT_IN_USE while there are any).',
     }),
@@ -125,7 +124,7 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError, SegmentInUseError] },
     args: { input: t.arg({ type: DeleteSegmentInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
-      const written = await targetingService(context).deleteSegment(decodeId(input.id), input.force);
+      const written = await targetingService(context).deleteSegment(decodeId(input.id), input.force === true);
       await announce(context, written.environmentIds);
       return written.value;
     },
