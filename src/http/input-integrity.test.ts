@@ -403,6 +403,17 @@ describe.each(databaseKinds)('input integrity on %s', (kind) => {
     });
   });
 
+  describe('variables the schema refuses', () => {
+    it('answers an Int variable outside 32 bits with a typed error, never an internal one', async () => {
+      for (const first of [2147483648, -2147483649, 1e300, 1.5]) {
+        const reply = await gql('query($n: Int) { projects(first: $n) { edges { cursor } } }', { n: first });
+        expect(reply.body.errors?.length, JSON.stringify(reply.body)).toBe(1);
+        expect(reply.body.errors?.[0]?.extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
+        expect(reply.body.errors?.[0]?.message).toMatch(/\$n/);
+      }
+    });
+  });
+
   describe('error messages echo only a short prefix of input', () => {
     const huge = 'x'.repeat(100_000);
     // No message may carry more than ECHO_MAX characters of any one input.

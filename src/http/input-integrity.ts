@@ -325,14 +325,27 @@ export function useInputIntegrity(): Plugin {
       args.variableValues = values;
       return undefined;
     },
-    onResultProcess({ result }) {
+    onResultProcess({ result, setResult }) {
       if (Symbol.asyncIterator in Object(result)) return;
-      for (const single of Array.isArray(result) ? result : [result]) {
-        for (const error of (single as { errors?: { message: string }[] }).errors ?? []) {
+      // Errors may be frozen (graphql-js freezes some it builds): answer with shortened copies.
+      const shorten = (single: { errors?: readonly GraphQLError[] }) => {
+        if (!single.errors?.some((error) => shortenMessage(error.message) !== error.message)) return single;
+        const errors = single.errors.map((error) => {
           const message = shortenMessage(error.message);
-          if (message !== error.message) error.message = message;
-        }
-      }
+          if (message === error.message) return error;
+          return new GraphQLError(message, {
+            nodes: error.nodes,
+            source: error.source,
+            positions: error.positions,
+            path: error.path,
+            originalError: error.originalError,
+            extensions: error.extensions,
+          });
+        });
+        return { ...single, errors };
+      };
+      const processed = Array.isArray(result) ? result.map((single) => shorten(single as never)) : shorten(result as never);
+      if (processed !== result) setResult(processed as never);
     },
   };
 }
