@@ -143,10 +143,63 @@ describe.each(databaseKinds)('input integrity on %s', (kind) => {
         const read = await ok('query($id: ID!) { node(id: $id) { ... on MultivariateOption { value } } }', { id: feature.optionId });
         return read.node.value;
       },
+      'SetSegmentOverrideInput.value': async (literal, decl) => {
+        const feature = await createFeature();
+        const segmentId = await createSegment();
+        const data = await ok(
+          `mutation($f: ID!, $e: ID!, $s: ID!, ${decl}) {
+            setSegmentOverride(input: { environmentId: $e, featureId: $f, segmentId: $s, enabled: true, value: ${literal} }) {
+              ... on SetSegmentOverridePayload { segmentOverride { id } }
+            }
+          }`,
+          { ...vars, f: feature.id, e: environmentId, s: segmentId },
+        );
+        const read = await ok('query($id: ID!) { node(id: $id) { ... on SegmentOverride { value } } }', { id: data.setSegmentOverride.segmentOverride.id });
+        return read.node.value;
+      },
+      'SetIdentityOverrideInput.value': async (literal, decl) => {
+        const feature = await createFeature();
+        const name = (await ok('query($id: ID!) { node(id: $id) { ... on Feature { name } } }', { id: feature.id })).node.name;
+        const data = await ok(
+          `mutation($e: ID!, $i: String!, $f: String!, ${decl}) {
+            setIdentityOverride(input: { environmentId: $e, identifier: $i, feature: $f, enabled: true, value: ${literal} }) {
+              ... on SetIdentityOverridePayload { identityOverride { id } }
+            }
+          }`,
+          { ...vars, e: environmentId, i: unique('override-user'), f: name },
+        );
+        const read = await ok('query($id: ID!) { node(id: $id) { ... on IdentityOverride { value } } }', { id: data.setIdentityOverride.identityOverride.id });
+        return read.node.value;
+      },
+      // Segment rules have a shape of their own: the variables stand for a condition's parts.
+      'CreateSegmentInput.rules': () => rulesThrough((rules) => createSegment(rules)),
+      'UpdateSegmentInput.rules': () =>
+        rulesThrough(async (rules) => {
+          const id = await createSegment();
+          await ok(`mutation($id: ID!, $h: String) { updateSegment(input: { id: $id, rules: ${rules} }) { __typename ... on Error { code message } } }`, { ...vars, id });
+          return id;
+        }),
       // Traits are one flat object: its values are the variables.
       'Query.flags(traits)': () => traitsThrough('flags(identifier: $i, traits: { plan: $h, seats: $n, fixed: "x" }) { name }'),
       'Query.flag(traits)': () => traitsThrough('flag(name: "none", identifier: $i, traits: { plan: $h, seats: $n, fixed: "x" }) { name }'),
     };
+
+    /** A segment (rules given as a literal using $h and $n, or a fixed rule), its id. */
+    async function createSegment(rules = '[{ type: "ALL", conditions: [{ property: "plan", operator: "EQUAL", value: "pro" }] }]'): Promise<string> {
+      const data = await ok(
+        `mutation($p: ID!, $name: String!${rules.includes('$') ? ', $h: String' : ''}) {
+          createSegment(input: { projectId: $p, name: $name, rules: ${rules} }) { ... on CreateSegmentPayload { segment { id } } ... on Error { code message } }
+        }`,
+        { ...vars, p: projectId, name: unique('seg') },
+      );
+      return data.createSegment.segment.id;
+    }
+
+    /** Writes rules whose condition's property and value are variables, and reads back what was stored. */
+    async function rulesThrough(write: (rules: string) => Promise<string>): Promise<unknown> {
+      const id = await write('[{ type: "ANY", conditions: [{ property: $h, operator: "IN", value: "a,b" }, { property: "seats", operator: "EQUAL", value: $h }] }]');
+      return (await ok('query($id: ID!) { node(id: $id) { ... on Segment { rules } } }', { id })).node.rules;
+    }
 
     /** Traits are flat: the object literal's variables become trait values, read back from the identity. */
     async function traitsThrough(selection: string): Promise<unknown> {
@@ -178,6 +231,14 @@ describe.each(databaseKinds)('input integrity on %s', (kind) => {
       it(`substitutes variables inside literals of ${position}`, async () => {
         if (position.startsWith('Query.')) {
           expect(await write('', '')).toEqual({ plan: 'Hello', seats: 7, fixed: 'x' });
+          return;
+        }
+        if (position.endsWith('.rules')) {
+          const stored = (await write('', '')) as { conditions: { property: string; value: unknown }[] }[];
+          expect(stored[0].conditions.map((c) => [c.property, c.value])).toEqual([
+            ['Hello', 'a,b'],
+            ['seats', 'Hello'],
+          ]);
           return;
         }
         for (const literal of literals) expect(await write(literal.text, literal.decl)).toEqual(literal.expected);
