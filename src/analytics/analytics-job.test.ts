@@ -6,6 +6,7 @@ import { runAnalyticsJob } from '../../examples/analytics-job.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+import { globalId } from '../../test/helpers/ids.js';
 import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
 
 const JobSummary = graphql(`
@@ -107,7 +108,7 @@ describe.each(databaseKinds)('examples/analytics-job.ts against a server on %s',
   it('gets the numbers experimentSummary shows for the demo data recorded through recordExposures', async () => {
     const [development] = server.demo.environments;
     const environment = await server.services.prisma.environment.findFirstOrThrow({ where: { key: development.key } });
-    const environmentId = Buffer.from(`Environment:${environment.id}`).toString('base64');
+    const environmentId = globalId('Environment', environment.id);
     const keys = ['variant_a', 'variant_b', 'control'];
     const recent = Date.now() - 3_600_000;
     for (let batch = 0; batch < 3; batch++) {
@@ -150,7 +151,7 @@ describe.each(databaseKinds)('examples/analytics-job.ts against a server on %s',
       runAnalyticsJob({
         serverUrl: server.url,
         token: 'flt_not_a_token',
-        environmentId: Buffer.from(`Environment:${environment.id}`).toString('base64'),
+        environmentId: globalId('Environment', environment.id),
       }),
     ).rejects.toThrow(/UNAUTHENTICATED/);
   });

@@ -187,7 +187,9 @@ describe.each(databaseKinds)('exposures connection on %s', (kind) => {
     expect(wrong.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
-  it('does not serve a committed row while a lower id is still being written', async () => {
+  // PostgreSQL only: PGlite's one connection makes writer B wait for writer A, so a higher id
+  // is never committed before a lower one there and this test could not fail on it.
+  it.runIf(kind === 'postgres')('does not serve a committed row while a lower id is still being written', async () => {
     const experiment = await newExperiment();
     const prisma = server.services.prisma;
     let release!: () => void;
@@ -208,9 +210,9 @@ describe.each(databaseKinds)('exposures connection on %s', (kind) => {
       { timeout: 20_000, maxWait: 20_000 },
     );
     await insertedSignal;
-    // Writer B takes a higher id and commits at once (on PGlite it waits for A: one connection).
+    // Writer B takes a higher id and commits at once.
     const writerB = writeExposures(prisma, experiment, [{ identifier: 'fast', variantKey: 'b', exposedAt: at(1) }]);
-    if (kind === 'postgres') await writerB;
+    await writerB;
     const reader = server.data(Exposures, { environmentId: experiment.environmentGlobalId, first: 10 });
     await sleep(300);
     release();

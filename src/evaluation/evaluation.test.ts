@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitEnvironmentsChanged, type ServedVariant } from '../context.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import type { EvaluationService } from './service.js';
-import { databaseId } from '../../test/helpers/ids.js';
+import { eventually } from '../../test/helpers/eventually.js';
+import { databaseId, globalId } from '../../test/helpers/ids.js';
 
 const Flags = graphql(`
   query Flags($identifier: String, $traits: JSON, $recordExposures: Boolean) {
@@ -432,15 +432,12 @@ describe.each(databaseKinds.filter((k) => k === 'postgres'))('config cache acros
 
     const state = await first.services.prisma.featureState.findFirstOrThrow({ where: { environment: { key: devKey }, feature: { name: 'checkout_button' } } });
     await expectPayload(
-      first.data(UpdateFeatureState, { input: { id: encodeGlobalID('FeatureState', state.id), value: 'Checkout', enabled: false } }),
+      first.data(UpdateFeatureState, { input: { id: globalId('FeatureState', state.id), value: 'Checkout', enabled: false } }),
     );
 
     // The notice travels asynchronously: poll the second server until it shows the change.
-    let flag = (await second.data(OneFlag, { name: 'checkout_button' }, as)).flag;
-    for (let attempt = 0; attempt < 100 && flag?.value !== 'Checkout'; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      flag = (await second.data(OneFlag, { name: 'checkout_button' }, as)).flag;
-    }
-    expect(flag).toMatchObject({ value: 'Checkout', enabled: false });
+    await eventually(async () => expect((await second.data(OneFlag, { name: 'checkout_button' }, as)).flag).toMatchObject({ value: 'Checkout', enabled: false }), {
+      timeoutMs: 10_000,
+    });
   });
 });
