@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAnalyticsJob } from '../../examples/analytics-job.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { RecordExposures as RecordForJob } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { globalId } from '../../test/helpers/ids.js';
 import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
@@ -13,16 +14,6 @@ const JobSummary = graphql(`
   query AnalyticsJobSummary($environmentId: ID!, $feature: String!) {
     experimentSummary(environmentId: $environmentId, feature: $feature) {
       variants { variantKey exposures }
-    }
-  }
-`);
-
-const RecordForJob = graphql(`
-  mutation AnalyticsJobRecord($input: RecordExposuresInput!) {
-    recordExposures(input: $input) {
-      __typename
-      ... on RecordExposuresPayload { accepted rejected }
-      ... on Error { code message }
     }
   }
 `);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalyticsExposuresQueryVariables } from '../../test/generated/graphql.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateProject as CreateProjectAsAnalytics } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
 import { globalId } from '../../test/helpers/ids.js';
@@ -39,12 +40,6 @@ const Exposures = graphql(`
 const ExposureNode = graphql(`
   query AnalyticsExposureNode($id: ID!) {
     node(id: $id) { __typename id ... on Exposure { databaseId variantKey identifier feature } }
-  }
-`);
-
-const CreateProjectAsAnalytics = graphql(`
-  mutation AnalyticsCreateProject($input: CreateProjectInput!) {
-    createProject(input: $input) { __typename }
   }
 `);
 

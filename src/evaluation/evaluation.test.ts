@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitEnvironmentsChanged, type ServedVariant } from '../context.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateFeature, CreateProject, UpdateFeatureState } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import type { EvaluationService } from './service.js';
 import { eventually } from '../../test/helpers/eventually.js';
@@ -32,26 +33,6 @@ const DemoProject = graphql(`
   }
 `);
 
-const CreateFeature = graphql(`
-  mutation EvaluationCreateFeature($input: CreateFeatureInput!) {
-    createFeature(input: $input) {
-      __typename
-      ... on CreateFeaturePayload { feature { id name options { id key } states { id environment { id name } } } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const UpdateFeatureState = graphql(`
-  mutation EvaluationUpdateFeatureState($input: UpdateFeatureStateInput!) {
-    updateFeatureState(input: $input) {
-      __typename
-      ... on UpdateFeatureStatePayload { featureState { id enabled } }
-      ... on Error { code message }
-    }
-  }
-`);
-
 const ArchiveFeature = graphql(`
   mutation EvaluationArchiveFeature($input: ArchiveFeatureInput!) {
     archiveFeature(input: $input) {
@@ -65,16 +46,6 @@ const DeleteOption = graphql(`
   mutation EvaluationDeleteOption($input: DeleteMultivariateOptionInput!) {
     deleteMultivariateOption(input: $input) {
       __typename
-      ... on Error { code message }
-    }
-  }
-`);
-
-const CreateProject = graphql(`
-  mutation EvaluationCreateProject($input: CreateProjectInput!) {
-    createProject(input: $input) {
-      __typename
-      ... on CreateProjectPayload { project { id environments { id key } } }
       ... on Error { code message }
     }
   }
