@@ -73,19 +73,20 @@ async function stop(entry: { child: ChildProcess; group: boolean }): Promise<voi
 
 export function spawnProcess(command: string, args: string[], options: SpawnOptions = {}): Promise<SpawnedProcess> {
   const group = options.group ?? false;
+  let entry: { child: ChildProcess; group: boolean } | undefined;
+  try {
+    onTestFinished(() => (entry ? stop(entry) : undefined));
+  } catch {
+    throw new Error('spawnProcess must be called inside a test, which ends the process');
+  }
   const child = spawn(command, args, {
     cwd: projectRoot,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: group,
   });
-  const entry = { child, group };
+  entry = { child, group };
   running.add(entry);
-  try {
-    onTestFinished(() => stop(entry));
-  } catch {
-    throw new Error('spawnProcess must be called inside a test, which ends the process');
-  }
   let output = '';
   let stdout = '';
   child.stdout!.on('data', (chunk) => ((stdout += chunk), (output += chunk)));
