@@ -1,80 +1,12 @@
 // `npm start` as a user runs it: a real process, its printed banner, restarts, a second
 // process on the same data, and SIGTERM.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPostgresDatabase, dropPostgresDatabase, postgresUrl, scratchName } from './helpers/postgres.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  url: string;
-}
-
-const running: ChildProcess[] = [];
-const groups = new Set<ChildProcess>();
-
-/**
- * Starts the server as `node` itself, or through `npm start` (`viaNpm`) as a user or a
- * container runtime does: then in its own process group, so cleanup reaches every process.
- */
-function start(env: Record<string, string>, viaNpm = false): Promise<Started> {
-  const [command, args] = viaNpm ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/server.ts']];
-  const child = spawn(command, args, {
-    cwd: root,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: viaNpm,
-  });
-  running.push(child);
-  if (viaNpm) groups.add(child);
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 120_000);
-    const check = () => {
-      const match = /serving (http:\/\/localhost:\d+)\/graphql/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        // The banner is printed in one write; give the rest of it a moment to arrive.
-        setTimeout(() => resolve({ child, output: () => output, url: match[1] }), 50);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`server exited with ${code}:\n${output}`), { output, code }));
-    });
-  });
-}
-
-/** Runs `npm run <script>` to its end: its exit code and everything it printed. */
-function npmRun(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; output: string }> {
-  const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.push(child);
-  let stdout = '';
-  let output = '';
-  child.stdout!.on('data', (chunk) => ((stdout += chunk), (output += chunk)));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, output })));
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  // A process that a signal ended has a null exit code: its exit has happened all the same.
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
+import { type ExitedEarly, runNpm, spawnServer } from './helpers/processes.js';
 
 async function listProjects(url: string, headers: Record<string, string>) {
   const response = await fetch(`${url}/graphql`, {
@@ -119,22 +51,6 @@ async function sendWithoutWaiting(url: string, token: string, count: number) {
   return answers;
 }
 
-afterEach(async () => {
-  for (const child of running.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const done = exited(child);
-      child.kill('SIGKILL');
-      await done;
-    }
-    // An `npm start` group may have left its server behind: end the whole group.
-    if (groups.delete(child)) {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {}
-    }
-  }
-});
-
 /** Resolves once nothing accepts connections at `url` any more. */
 async function refusesConnections(url: string): Promise<boolean> {
   try {
@@ -149,7 +65,7 @@ async function refusesConnections(url: string): Promise<boolean> {
 describe('npm start on the embedded database', { timeout: 240_000 }, () => {
   it('prints the admin token and demo keys once, serves them, and seeds nothing on restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'flagledger-start-'));
-    const first = await start({ DATA_DIR: dataDir });
+    const first = await spawnServer({ DATA_DIR: dataDir });
     const token = /Authorization: Bearer (flt_\w+)/.exec(first.output())?.[1];
     const key = /Demo development key:\s+X-Environment-Key: (env_\w+)/.exec(first.output())?.[1];
     expect(token).toBeDefined();
@@ -161,90 +77,90 @@ describe('npm start on the embedded database', { timeout: 240_000 }, () => {
     expect((await listProjects(first.url, { 'x-environment-key': key! })).errors?.[0].extensions.code).toBe('FORBIDDEN');
 
     // A second process on the same directory is refused with a clear message.
-    const second = await start({ DATA_DIR: dataDir }).catch((error: { output?: string; code?: number }) => error);
-    expect((second as { code?: number }).code).toBe(1);
-    expect((second as { output?: string }).output).toMatch(/in use by another flagledger process/);
+    const second = await spawnServer({ DATA_DIR: dataDir }).catch((error: ExitedEarly) => error);
+    expect((second as ExitedEarly).code).toBe(1);
+    expect((second as ExitedEarly).output).toMatch(/in use by another flagledger process/);
 
     // SIGTERM: requests already sent are answered, then the process exits 0.
     const inFlight = await sendWithoutWaiting(first.url, token!, 20);
     first.child.kill('SIGTERM');
     const results = await Promise.all(inFlight);
     for (const result of results) expect(result).toMatchObject({ status: 200, names: ['Demo'] });
-    expect(await exited(first.child)).toBe(0);
+    expect(await first.exited()).toBe(0);
 
-    const again = await start({ DATA_DIR: dataDir });
+    const again = await spawnServer({ DATA_DIR: dataDir });
     expect(again.output()).not.toMatch(/Bearer|Created the demo project/);
     const listed = await listProjects(again.url, { authorization: `Bearer ${token}` });
     expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
     again.child.kill('SIGTERM');
-    expect(await exited(again.child)).toBe(0);
+    expect(await again.exited()).toBe(0);
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)('npm start on %s: answers what was sent, closes the database, exits 0', async (signal) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'flagledger-start-'));
-    const server = await start({ DATA_DIR: dataDir, LOG_LEVEL: 'info' }, true);
+    const server = await spawnServer({ DATA_DIR: dataDir, LOG_LEVEL: 'info' }, { viaNpm: true });
     const token = /Authorization: Bearer (flt_\w+)/.exec(server.output())![1];
 
     // The signal goes to the npm process alone, as `docker stop` sends it to PID 1.
     const inFlight = await sendWithoutWaiting(server.url, token, 5);
     server.child.kill(signal);
     for (const result of await Promise.all(inFlight)) expect(result).toMatchObject({ status: 200, names: ['Demo'] });
-    expect(await exited(server.child)).toBe(0);
+    expect(await server.exited()).toBe(0);
     expect(server.output()).toMatch(/"msg":"stopped"/);
     expect(await refusesConnections(server.url)).toBe(true);
 
-    const again = await start({ DATA_DIR: dataDir }, true);
+    const again = await spawnServer({ DATA_DIR: dataDir }, { viaNpm: true });
     const listed = await listProjects(again.url, { authorization: `Bearer ${token}` });
     expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
     again.child.kill('SIGTERM');
-    expect(await exited(again.child)).toBe(0);
+    expect(await again.exited()).toBe(0);
   });
 
   it('starts over a lock left by a SIGKILLed server, or naming a live process that is no server', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'flagledger-start-'));
-    const first = await start({ DATA_DIR: dataDir });
+    const first = await spawnServer({ DATA_DIR: dataDir });
     const token = /Authorization: Bearer (flt_\w+)/.exec(first.output())![1];
     first.child.kill('SIGKILL');
-    await exited(first.child);
+    await first.exited();
 
-    const afterKill = await start({ DATA_DIR: dataDir });
+    const afterKill = await spawnServer({ DATA_DIR: dataDir });
     afterKill.child.kill('SIGKILL');
-    await exited(afterKill.child);
+    await afterKill.exited();
     // The dead server's PID now names a live process (a reused PID, or PID 1 again in a container).
     writeFileSync(join(dataDir, 'flagledger.lock'), String(process.pid));
 
-    const again = await start({ DATA_DIR: dataDir });
+    const again = await spawnServer({ DATA_DIR: dataDir });
     const listed = await listProjects(again.url, { authorization: `Bearer ${token}` });
     expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
 
     // A live server still refuses a second one, naming it.
-    const second = await start({ DATA_DIR: dataDir }).catch((error: { output?: string; code?: number }) => error);
-    expect((second as { code?: number }).code).toBe(1);
-    expect((second as { output?: string }).output).toContain(`in use by another flagledger process (pid ${again.child.pid})`);
+    const second = await spawnServer({ DATA_DIR: dataDir }).catch((error: ExitedEarly) => error);
+    expect((second as ExitedEarly).code).toBe(1);
+    expect((second as ExitedEarly).output).toContain(`in use by another flagledger process (pid ${again.child.pid})`);
     again.child.kill('SIGTERM');
-    expect(await exited(again.child)).toBe(0);
+    expect(await again.exited()).toBe(0);
   });
 
   it('recovers admin access on an existing database: npm run admin:token, and ADMIN_TOKEN on a start', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'flagledger-start-'));
-    const first = await start({ DATA_DIR: dataDir });
+    const first = await spawnServer({ DATA_DIR: dataDir });
     const firstToken = /Authorization: Bearer (flt_\w+)/.exec(first.output())![1];
 
     // While the server holds the embedded database, the command is refused clearly.
-    const busy = await npmRun('admin:token', [], { DATA_DIR: dataDir });
+    const busy = await runNpm('admin:token', [], { DATA_DIR: dataDir });
     expect(busy.code).toBe(1);
     expect(busy.output).toMatch(/in use by another flagledger process/);
     first.child.kill('SIGTERM');
-    expect(await exited(first.child)).toBe(0);
+    expect(await first.exited()).toBe(0);
 
-    const made = await npmRun('admin:token', ['--name', 'on-call admin'], { DATA_DIR: dataDir });
+    const made = await runNpm('admin:token', ['--name', 'on-call admin'], { DATA_DIR: dataDir });
     expect(made.code).toBe(0);
     const secrets = [...made.stdout.matchAll(/Authorization: Bearer (flt_\w+)/g)].map((m) => m[1]);
     expect(secrets).toHaveLength(1);
     expect(secrets[0]).not.toBe(firstToken);
 
     const configured = 'recovery-secret-0123456789abcdef';
-    const server = await start({ DATA_DIR: dataDir, ADMIN_TOKEN: configured, LOG_LEVEL: 'info' });
+    const server = await spawnServer({ DATA_DIR: dataDir, ADMIN_TOKEN: configured, LOG_LEVEL: 'info' });
     expect(server.output()).not.toContain(configured);
     expect(server.output()).toMatch(/the ADMIN_TOKEN you configured, added to this database/);
     for (const secret of [firstToken, secrets[0], configured]) {
@@ -252,25 +168,25 @@ describe('npm start on the embedded database', { timeout: 240_000 }, () => {
       expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
     }
     server.child.kill('SIGTERM');
-    expect(await exited(server.child)).toBe(0);
+    expect(await server.exited()).toBe(0);
 
     // A later start with the same ADMIN_TOKEN adds nothing more.
-    const again = await start({ DATA_DIR: dataDir, ADMIN_TOKEN: configured });
+    const again = await spawnServer({ DATA_DIR: dataDir, ADMIN_TOKEN: configured });
     expect(again.output()).not.toMatch(/added to this database/);
     again.child.kill('SIGTERM');
-    expect(await exited(again.child)).toBe(0);
+    expect(await again.exited()).toBe(0);
   });
 
   it('uses ADMIN_TOKEN as the admin secret and never prints it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'flagledger-start-'));
     const secret = 'my-deployment-secret-0123456789';
-    const server = await start({ DATA_DIR: dataDir, ADMIN_TOKEN: secret });
+    const server = await spawnServer({ DATA_DIR: dataDir, ADMIN_TOKEN: secret });
     expect(server.output()).not.toContain(secret);
     expect(server.output()).toMatch(/the ADMIN_TOKEN you configured/);
     const listed = await listProjects(server.url, { authorization: `Bearer ${secret}` });
     expect(listed.data?.projects.edges).toHaveLength(1);
     server.child.kill('SIGTERM');
-    expect(await exited(server.child)).toBe(0);
+    expect(await server.exited()).toBe(0);
   });
 });
 
@@ -279,7 +195,7 @@ describe.runIf(postgresUrl)('npm start on PostgreSQL', { timeout: 240_000 }, () 
     const name = scratchName('flagledger_start');
     const url = await createPostgresDatabase(name);
     try {
-      const [a, b] = await Promise.all([start({ DATABASE_URL: url }), start({ DATABASE_URL: url })]);
+      const [a, b] = await Promise.all([spawnServer({ DATABASE_URL: url }), spawnServer({ DATABASE_URL: url })]);
       const banners = [a.output(), b.output()].filter((o) => /Created the demo project/.test(o));
       expect(banners).toHaveLength(1);
       const token = /Authorization: Bearer (flt_\w+)/.exec(banners[0])![1];
@@ -288,14 +204,14 @@ describe.runIf(postgresUrl)('npm start on PostgreSQL', { timeout: 240_000 }, () 
         expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
       }
       // A new admin token while both serve: PostgreSQL is shared, nothing needs to stop.
-      const made = await npmRun('admin:token', [], { DATABASE_URL: url });
+      const made = await runNpm('admin:token', [], { DATABASE_URL: url });
       expect(made.code).toBe(0);
       const secret = /Authorization: Bearer (flt_\w+)/.exec(made.stdout)![1];
       const listed = await listProjects(a.url, { authorization: `Bearer ${secret}` });
       expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
       for (const server of [a, b]) {
         server.child.kill('SIGTERM');
-        expect(await exited(server.child)).toBe(0);
+        expect(await server.exited()).toBe(0);
       }
     } finally {
       await dropPostgresDatabase(name);

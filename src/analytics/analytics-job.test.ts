@@ -5,23 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAnalyticsJob } from '../../examples/analytics-job.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { RecordExposures as RecordForJob } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+import { globalId } from '../../test/helpers/ids.js';
 import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
 
 const JobSummary = graphql(`
   query AnalyticsJobSummary($environmentId: ID!, $feature: String!) {
     experimentSummary(environmentId: $environmentId, feature: $feature) {
       variants { variantKey exposures }
-    }
-  }
-`);
-
-const RecordForJob = graphql(`
-  mutation AnalyticsJobRecord($input: RecordExposuresInput!) {
-    recordExposures(input: $input) {
-      __typename
-      ... on RecordExposuresPayload { accepted rejected }
-      ... on Error { code message }
     }
   }
 `);
@@ -107,7 +99,7 @@ describe.each(databaseKinds)('examples/analytics-job.ts against a server on %s',
   it('gets the numbers experimentSummary shows for the demo data recorded through recordExposures', async () => {
     const [development] = server.demo.environments;
     const environment = await server.services.prisma.environment.findFirstOrThrow({ where: { key: development.key } });
-    const environmentId = Buffer.from(`Environment:${environment.id}`).toString('base64');
+    const environmentId = globalId('Environment', environment.id);
     const keys = ['variant_a', 'variant_b', 'control'];
     const recent = Date.now() - 3_600_000;
     for (let batch = 0; batch < 3; batch++) {
@@ -150,7 +142,7 @@ describe.each(databaseKinds)('examples/analytics-job.ts against a server on %s',
       runAnalyticsJob({
         serverUrl: server.url,
         token: 'flt_not_a_token',
-        environmentId: Buffer.from(`Environment:${environment.id}`).toString('base64'),
+        environmentId: globalId('Environment', environment.id),
       }),
     ).rejects.toThrow(/UNAUTHENTICATED/);
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalyticsExposuresQueryVariables } from '../../test/generated/graphql.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateProject as CreateProjectAsAnalytics } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
 import { globalId } from '../../test/helpers/ids.js';
@@ -39,12 +40,6 @@ const Exposures = graphql(`
 const ExposureNode = graphql(`
   query AnalyticsExposureNode($id: ID!) {
     node(id: $id) { __typename id ... on Exposure { databaseId variantKey identifier feature } }
-  }
-`);
-
-const CreateProjectAsAnalytics = graphql(`
-  mutation AnalyticsCreateProject($input: CreateProjectInput!) {
-    createProject(input: $input) { __typename }
   }
 `);
 
@@ -187,7 +182,9 @@ describe.each(databaseKinds)('exposures connection on %s', (kind) => {
     expect(wrong.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
-  it('does not serve a committed row while a lower id is still being written', async () => {
+  // PostgreSQL only: PGlite's one connection makes writer B wait for writer A, so a higher id
+  // is never committed before a lower one there and this test could not fail on it.
+  it.runIf(kind === 'postgres')('does not serve a committed row while a lower id is still being written', async () => {
     const experiment = await newExperiment();
     const prisma = server.services.prisma;
     let release!: () => void;
@@ -208,9 +205,9 @@ describe.each(databaseKinds)('exposures connection on %s', (kind) => {
       { timeout: 20_000, maxWait: 20_000 },
     );
     await insertedSignal;
-    // Writer B takes a higher id and commits at once (on PGlite it waits for A: one connection).
+    // Writer B takes a higher id and commits at once.
     const writerB = writeExposures(prisma, experiment, [{ identifier: 'fast', variantKey: 'b', exposedAt: at(1) }]);
-    if (kind === 'postgres') await writerB;
+    await writerB;
     const reader = server.data(Exposures, { environmentId: experiment.environmentGlobalId, first: 10 });
     await sleep(300);
     release();

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+import { globalId } from '../../test/helpers/ids.js';
 import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
 
 const Summary = graphql(`
@@ -203,7 +204,7 @@ describe.each(databaseKinds)('experimentSummary on %s', (kind) => {
 
   it('answers unknown environments and features with typed GraphQL errors, and only to analytics callers', async () => {
     const experiment = await newExperiment([{ key: 'a', defaultWeight: 50 }]);
-    const missingEnv = await server.request(Summary, { environmentId: Buffer.from('Environment:999999').toString('base64'), feature: 'x' });
+    const missingEnv = await server.request(Summary, { environmentId: globalId('Environment', 999999), feature: 'x' });
     expect(missingEnv.errors?.[0]?.extensions?.code, JSON.stringify(missingEnv)).toBe('NOT_FOUND');
     const missingFeature = await server.request(Summary, { environmentId: experiment.environmentGlobalId, feature: 'nope' });
     expect(missingFeature.errors?.[0]?.extensions?.code).toBe('FEATURE_NOT_FOUND');

@@ -1,33 +1,26 @@
 // The data-directory lock is the kernel's: it holds against every other holder, live or in
 // this process, and is gone the moment its holder dies, whatever PIDs say.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { spawnProcess } from '../../test/helpers/processes.js';
 import { acquireDataDirLock, DataDirLockedError } from './data-dir-lock.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const lockModule = fileURLToPath(new URL('./data-dir-lock.ts', import.meta.url));
 
 function tempDir() {
   return mkdtempSync(join(tmpdir(), 'flagledger-lock-'));
 }
 
-/** Another process that takes the lock and keeps it until killed. */
+/** Another process that takes the lock and keeps it until killed; resolves once it holds it. */
 function holder(dataDir: string) {
-  const child = spawn(
+  return spawnProcess(
     process.execPath,
     ['--import', 'tsx', '-e', `const m = await import(${JSON.stringify(lockModule)}); m.acquireDataDirLock(${JSON.stringify(dataDir)}); console.log('locked'); setInterval(() => {}, 1000);`],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    { ready: (output) => output.includes('locked'), timeoutMs: 60_000 },
   );
-  const locked = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());
-    child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
-  });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return { child, locked, exited };
 }
 
 describe('data directory lock', () => {
@@ -52,11 +45,10 @@ describe('data directory lock', () => {
 
   it('refuses while another process holds it and takes it once that process is SIGKILLed', { timeout: 60_000 }, async () => {
     const dir = tempDir();
-    const other = holder(dir);
-    await other.locked;
+    const other = await holder(dir);
     expect(() => acquireDataDirLock(dir)).toThrow(new RegExp(`in use by another flagledger process \\(pid ${other.child.pid}\\)`));
     other.child.kill('SIGKILL');
-    await other.exited;
+    await other.exited();
     acquireDataDirLock(dir).release();
   });
 });

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { databaseKinds, migratedDatabase } from '../../test/helpers/databases.js';
+import { eventually } from '../../test/helpers/eventually.js';
 import { postgresUrl } from '../../test/helpers/postgres.js';
 
-async function waitFor(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = (predicate: () => boolean, what: string) => eventually(predicate, { timeoutMs: 15_000, intervalMs: 20, what });
 
 describe.each(databaseKinds)('notifications on %s', (kind) => {
   it('delivers NOTIFY payloads to listeners', async () => {
@@ -17,7 +12,7 @@ describe.each(databaseKinds)('notifications on %s', (kind) => {
       const received: string[] = [];
       await database.db.listen('flagledger_test', (payload) => received.push(payload));
       await database.db.notify('flagledger_test', 'hello');
-      await waitFor(() => received.includes('hello'));
+      await waitFor(() => received.includes('hello'), 'the notice');
     } finally {
       await database.dispose();
     }
@@ -34,9 +29,9 @@ describe.runIf(postgresUrl)('notifications on postgres after the listening conne
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
           WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
       );
-      await waitFor(() => received.includes('*'));
+      await waitFor(() => received.includes('*'), 'the reconnection notice');
       await database.db.notify('flagledger_test', 'after');
-      await waitFor(() => received.includes('after'));
+      await waitFor(() => received.includes('after'), 'the notice after reconnecting');
     } finally {
       await database.dispose();
     }

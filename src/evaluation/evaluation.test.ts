@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitEnvironmentsChanged, type ServedVariant } from '../context.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateFeature, CreateProject, UpdateFeatureState } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import type { EvaluationService } from './service.js';
-import { databaseId } from '../../test/helpers/ids.js';
+import { eventually } from '../../test/helpers/eventually.js';
+import { databaseId, globalId } from '../../test/helpers/ids.js';
 
 const Flags = graphql(`
   query Flags($identifier: String, $traits: JSON, $recordExposures: Boolean) {
@@ -32,26 +33,6 @@ const DemoProject = graphql(`
   }
 `);
 
-const CreateFeature = graphql(`
-  mutation EvaluationCreateFeature($input: CreateFeatureInput!) {
-    createFeature(input: $input) {
-      __typename
-      ... on CreateFeaturePayload { feature { id name options { id key } states { id environment { id name } } } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const UpdateFeatureState = graphql(`
-  mutation EvaluationUpdateFeatureState($input: UpdateFeatureStateInput!) {
-    updateFeatureState(input: $input) {
-      __typename
-      ... on UpdateFeatureStatePayload { featureState { id enabled } }
-      ... on Error { code message }
-    }
-  }
-`);
-
 const ArchiveFeature = graphql(`
   mutation EvaluationArchiveFeature($input: ArchiveFeatureInput!) {
     archiveFeature(input: $input) {
@@ -65,16 +46,6 @@ const DeleteOption = graphql(`
   mutation EvaluationDeleteOption($input: DeleteMultivariateOptionInput!) {
     deleteMultivariateOption(input: $input) {
       __typename
-      ... on Error { code message }
-    }
-  }
-`);
-
-const CreateProject = graphql(`
-  mutation EvaluationCreateProject($input: CreateProjectInput!) {
-    createProject(input: $input) {
-      __typename
-      ... on CreateProjectPayload { project { id environments { id key } } }
       ... on Error { code message }
     }
   }
@@ -432,15 +403,12 @@ describe.each(databaseKinds.filter((k) => k === 'postgres'))('config cache acros
 
     const state = await first.services.prisma.featureState.findFirstOrThrow({ where: { environment: { key: devKey }, feature: { name: 'checkout_button' } } });
     await expectPayload(
-      first.data(UpdateFeatureState, { input: { id: encodeGlobalID('FeatureState', state.id), value: 'Checkout', enabled: false } }),
+      first.data(UpdateFeatureState, { input: { id: globalId('FeatureState', state.id), value: 'Checkout', enabled: false } }),
     );
 
     // The notice travels asynchronously: poll the second server until it shows the change.
-    let flag = (await second.data(OneFlag, { name: 'checkout_button' }, as)).flag;
-    for (let attempt = 0; attempt < 100 && flag?.value !== 'Checkout'; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      flag = (await second.data(OneFlag, { name: 'checkout_button' }, as)).flag;
-    }
-    expect(flag).toMatchObject({ value: 'Checkout', enabled: false });
+    await eventually(async () => expect((await second.data(OneFlag, { name: 'checkout_button' }, as)).flag).toMatchObject({ value: 'Checkout', enabled: false }), {
+      timeoutMs: 10_000,
+    });
   });
 });

@@ -3,21 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateProject as NewProject } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import type { EvaluationService } from './service.js';
 
 const Flags = graphql(`
   query IdentityIsolationFlags($identifier: String, $traits: JSON) {
     flags(identifier: $identifier, traits: $traits) { name enabled }
-  }
-`);
-
-const NewProject = graphql(`
-  mutation IdentityIsolationProject($input: CreateProjectInput!) {
-    createProject(input: $input) {
-      __typename
-      ... on CreateProjectPayload { project { environments { name key } } }
-    }
   }
 `);
 

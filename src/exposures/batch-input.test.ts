@@ -4,33 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { RecordExposures as RecordBatch, RecordExposure as RecordOne } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { EVENT_ID_MAX_LENGTH, MAX_BATCH_SIZE } from './rules.js';
-
-const RecordBatch = graphql(`
-  mutation BatchInputRecord($input: RecordExposuresInput!) {
-    recordExposures(input: $input) {
-      __typename
-      ... on RecordExposuresPayload {
-        accepted
-        duplicates
-        rejected
-        results { index status exposure { exposedAt } error { code ... on ValidationError { path } } }
-      }
-    }
-  }
-`);
-
-const RecordOne = graphql(`
-  mutation BatchInputRecordOne($input: RecordExposureInput!) {
-    recordExposure(input: $input) {
-      __typename
-      ... on RecordExposurePayload { duplicate }
-      ... on Error { code }
-      ... on ValidationError { path }
-    }
-  }
-`);
 
 const Exposures = graphql(`
   query BatchInputExposures($environmentId: ID!, $from: DateTime, $to: DateTime) {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitEnvironmentsChanged } from '../context.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateProject as NewProject } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { ExposureWriter } from './write.js';
 
@@ -42,15 +43,6 @@ const RecordBatch = graphql(`
 const AssignedFlag = graphql(`
   query ExposuresTestFlag($name: String!, $identifier: String, $recordExposures: Boolean) {
     flag(name: $name, identifier: $identifier, recordExposures: $recordExposures) { name variant }
-  }
-`);
-
-const NewProject = graphql(`
-  mutation ExposuresTestNewProject($input: CreateProjectInput!) {
-    createProject(input: $input) {
-      __typename
-      ... on CreateProjectPayload { project { name environments { name key } } }
-    }
   }
 `);
 

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { RecordExposure as Record } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 
 const CreateOption = graphql(`
@@ -30,16 +31,6 @@ const DeleteOption = graphql(`
     deleteMultivariateOption(input: $input) {
       __typename
       ... on DeleteMultivariateOptionPayload { archived option { id key } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const Record = graphql(`
-  mutation KeyRaceRecord($input: RecordExposureInput!) {
-    recordExposure(input: $input) {
-      __typename
-      ... on RecordExposurePayload { exposure { variantKey } }
       ... on Error { code message }
     }
   }

@@ -1,16 +1,15 @@
 // A server process killed with SIGKILL while it writes a batch leaves all of the batch or none
 // of it: exposures, identities and Assignment rows together.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type Database, openDatabase } from '../db/database.js';
 import { databaseKinds, migratedDatabase, type TestDatabase } from '../../test/helpers/databases.js';
+import { eventually } from '../../test/helpers/eventually.js';
+import { type SpawnedServer, spawnServer } from '../../test/helpers/processes.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const BATCH = 500;
 
 /**
@@ -39,36 +38,10 @@ async function counts(db: Database) {
 }
 
 /** Starts `src/server.ts` as its own node process; resolves with its URL and demo key. */
-function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; key: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ADMIN_TOKEN: 'kill-test-admin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 45_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const url = /serving (http:\/\/\S+)\/graphql/.exec(out)?.[1];
-      const key = /Demo development key:\s+X-Environment-Key: (env_\w+)/.exec(out)?.[1];
-      if (url && key) {
-        clearTimeout(timer);
-        resolve({ child, url: url.replace('localhost', '127.0.0.1'), key });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
-  });
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+async function startServer(env: Record<string, string>): Promise<{ server: SpawnedServer; url: string; key: string }> {
+  const server = await spawnServer({ HOST: '127.0.0.1', ADMIN_TOKEN: 'kill-test-admin', ...env }, { timeoutMs: 45_000 });
+  const key = /Demo development key:\s+X-Environment-Key: (env_\w+)/.exec(server.output())![1];
+  return { server, url: server.url.replace('localhost', '127.0.0.1'), key };
 }
 
 /** Whether the server answers /health within timeoutMs (PGlite blocks the process while it runs SQL). */
@@ -81,12 +54,10 @@ async function responsive(url: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
-function killAndWait(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+async function killAndWait(server: SpawnedServer): Promise<void> {
+  const exited = server.exited();
+  server.child.kill('SIGKILL');
+  await exited;
 }
 
 function sendBatch(url: string, key: string): void {
@@ -107,11 +78,12 @@ function sendBatch(url: string, key: string): void {
 }
 
 describe.each(databaseKinds)('a server killed with SIGKILL in the middle of a batch, on %s', (kind) => {
-  let child: ChildProcess | undefined;
+  let spawned: SpawnedServer | undefined;
   let database: TestDatabase | undefined;
   let dataDir: string | undefined;
   afterEach(async () => {
-    if (child) await killAndWait(child);
+    // Before its database goes: a server that outlived a failed test holds it.
+    if (spawned) await killAndWait(spawned);
     await database?.dispose();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -126,14 +98,14 @@ describe.each(databaseKinds)('a server killed with SIGKILL in the middle of a ba
       const url = new URL(database.url!);
       url.searchParams.set('options', '-c client_connection_check_interval=100');
       const server = await startServer({ DATABASE_URL: url.toString() });
-      child = server.child;
+      spawned = server.server;
       sendBatch(server.url, server.key);
       const sleeping = () =>
         database!.db.prisma.$queryRaw<{ n: number }[]>`
           SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`;
-      await until(async () => (await sleeping())[0].n === 1, 30_000, 'the batch to be mid-statement');
-      await killAndWait(child);
-      await until(async () => (await sleeping())[0].n === 0, 30_000, 'the killed server\'s backend to end');
+      await eventually(async () => (await sleeping())[0].n === 1, { timeoutMs: 30_000, intervalMs: 100, what: 'the batch to be mid-statement' });
+      await killAndWait(server.server);
+      await eventually(async () => (await sleeping())[0].n === 0, { timeoutMs: 30_000, intervalMs: 100, what: "the killed server's backend to end" });
       reopen = async () => database!.db;
     } else {
       dataDir = mkdtempSync(join(tmpdir(), 'flagledger-kill-'));
@@ -142,16 +114,20 @@ describe.each(databaseKinds)('a server killed with SIGKILL in the middle of a ba
       await installSlowAssignment(setup);
       await setup.close();
       const server = await startServer({ DATA_DIR: dataDir });
-      child = server.child;
+      spawned = server.server;
       sendBatch(server.url, server.key);
       // PGlite runs SQL on the server's only thread: it stops answering while the statement
       // sleeps. Nothing else in the request blocks it for seconds on end.
       let silent = 0;
-      await until(async () => ((await responsive(server.url, 750)) ? (silent = 0) : ++silent) >= 4, 30_000, 'the batch to be mid-statement');
-      await killAndWait(child);
+      await eventually(async () => ((await responsive(server.url, 750)) ? (silent = 0) : ++silent) >= 4, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        what: 'the batch to be mid-statement',
+      });
+      await killAndWait(server.server);
       reopen = () => openDatabase({ dataDir });
     }
-    child = undefined;
+    spawned = undefined;
 
     const db = await reopen();
     try {

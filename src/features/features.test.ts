@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateProject as CreateProjectForFeatures } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { databaseId, globalId } from '../../test/helpers/ids.js';
 
@@ -151,12 +152,6 @@ const FeatureStateIn = graphql(`
 const ProjectsForFeatures = graphql(`
   query FeatProjects {
     projects(first: 100) { edges { node { id name environments { id name key } } } }
-  }
-`);
-
-const CreateProjectForFeatures = graphql(`
-  mutation FeatCreateProject($input: CreateProjectInput!) {
-    createProject(input: $input) { ... on CreateProjectPayload { project { id environments { id name key } } } }
   }
 `);
 

@@ -3,16 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateProject as NewProject } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-
-const NewProject = graphql(`
-  mutation LitNewProject($input: CreateProjectInput!) {
-    createProject(input: $input) {
-      __typename
-      ... on CreateProjectPayload { project { id environments { id name } } }
-    }
-  }
-`);
 
 const CreateFeature = graphql(`
   mutation LitCreateFeature($input: CreateFeatureInput!) {

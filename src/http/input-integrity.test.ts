@@ -3,6 +3,7 @@
 // rewritten, JSON nesting is bounded, and error messages echo only a short prefix of input.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateFeature, CreateProject } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { ECHO_MAX } from '../errors/echo.js';
 import { INPUT_JSON_DEPTH_MAX } from './input-integrity.js';
@@ -35,16 +36,11 @@ describe.each(databaseKinds)('input integrity on %s', (kind) => {
   const asClient = () => ({ 'x-environment-key': environmentKey });
 
   async function createFeature(options = false): Promise<{ id: string; optionId?: string }> {
-    const data = await ok(
-      `mutation($p: ID!, $n: String!, $o: [NewMultivariateOptionInput!]) {
-        createFeature(input: { projectId: $p, name: $n, options: $o }) {
-          __typename ... on CreateFeaturePayload { feature { id options { id } } } ... on Error { code message }
-        }
-      }`,
-      { p: projectId, n: unique('f'), o: options ? [{ key: 'a', defaultWeight: 50, value: 1 }] : null },
-    );
-    const feature = data.createFeature.feature;
-    return { id: feature.id, optionId: feature.options[0]?.id };
+    const { createFeature: result } = await server.data(CreateFeature, {
+      input: { projectId, name: unique('f'), options: options ? [{ key: 'a', defaultWeight: 50, value: 1 }] : null },
+    });
+    if (result.__typename !== 'CreateFeaturePayload') throw new Error(JSON.stringify(result));
+    return { id: result.feature.id, optionId: result.feature.options[0]?.id };
   }
 
   async function countProjects(): Promise<number> {
@@ -53,13 +49,11 @@ describe.each(databaseKinds)('input integrity on %s', (kind) => {
 
   beforeAll(async () => {
     server = await startTestServer(kind);
-    const data = await ok(
-      `mutation { createProject(input: { name: "integrity", environments: ["dev"] }) {
-        ... on CreateProjectPayload { project { id environments { id key } } } } }`,
-    );
-    projectId = data.createProject.project.id;
-    environmentId = data.createProject.project.environments[0].id;
-    environmentKey = data.createProject.project.environments[0].key;
+    const { createProject: created } = await server.data(CreateProject, { input: { name: 'integrity', environments: ['dev'] } });
+    if (created.__typename !== 'CreateProjectPayload') throw new Error(JSON.stringify(created));
+    projectId = created.project.id;
+    environmentId = created.project.environments[0].id;
+    environmentKey = created.project.environments[0].key;
   });
   afterAll(() => server?.close());
 

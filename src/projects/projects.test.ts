@@ -1,18 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateProject } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { databaseId, globalId } from '../../test/helpers/ids.js';
-
-const CreateProject = graphql(`
-  mutation CreateProject($input: CreateProjectInput!) {
-    createProject(input: $input) {
-      __typename
-      ... on CreateProjectPayload { project { id name environments { id name key } } }
-      ... on Error { code message }
-    }
-  }
-`);
 
 const CreateEnvironment = graphql(`
   mutation CreateEnvironment($input: CreateEnvironmentInput!) {

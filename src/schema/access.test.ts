@@ -4,32 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
-import { globalId } from '../../test/helpers/ids.js';
+import { CreateFeature as SetupFeature, CreateProject as Setup, RecordExposure as SetupExposure } from '../../test/helpers/documents.js';
+import { databaseId, globalId } from '../../test/helpers/ids.js';
 import { type Credentials, startTestServer, type TestServer } from '../../test/helpers/server.js';
-
-const Setup = graphql(`
-  mutation AccessSetup($input: CreateProjectInput!) {
-    createProject(input: $input) { ... on CreateProjectPayload { project { id environments { id name key } } } }
-  }
-`);
-
-const SetupFeature = graphql(`
-  mutation AccessSetupFeature($input: CreateFeatureInput!) {
-    createFeature(input: $input) {
-      ... on CreateFeaturePayload { feature { id options { id } states { id environment { name } } } }
-    }
-  }
-`);
 
 const SetupToken = graphql(`
   mutation AccessSetupToken($input: CreateApiTokenInput!) {
     createApiToken(input: $input) { ... on CreateApiTokenPayload { token { id } } }
-  }
-`);
-
-const SetupExposure = graphql(`
-  mutation AccessSetupExposure($input: RecordExposureInput!) {
-    recordExposure(input: $input) { ... on RecordExposurePayload { exposure { id databaseId identifier } } }
   }
 `);
 
@@ -300,8 +281,8 @@ describe.each(databaseKinds)('node access and global ids on %s', (kind) => {
   ].filter((id) => id !== real);
 
   it('treats malformed, out-of-range and respelled ids as missing in every operation', async () => {
-    const projectDbId = Number(Buffer.from(ids.Project, 'base64').toString().split(':')[1]);
-    const environmentDbId = Number(Buffer.from(ids.Environment, 'base64').toString().split(':')[1]);
+    const projectDbId = databaseId(ids.Project);
+    const environmentDbId = databaseId(ids.Environment);
     for (const id of [...badIds(ids.Project, 'Project', projectDbId), ids.Feature]) {
       const label = JSON.stringify(id);
       if (id !== ids.Feature) {
