@@ -5,7 +5,7 @@ import { loadConfig } from '../config.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import { EVENT_ID_MAX_LENGTH, MAX_BATCH_SIZE } from './rules.js';
+import { EVENT_ID_MAX_LENGTH, MAX_BATCH_SIZE } from './normalise.js';
 
 const RecordBatch = graphql(`
   mutation BatchInputRecord($input: RecordExposuresInput!) {

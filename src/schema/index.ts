@@ -5,7 +5,7 @@ import '../features/graphql/index.js';
 import '../projects/graphql.js';
 import '../tokens/graphql.js';
 import '../analytics/graphql.js';
-import '../exposures/graphql.js';
+import '../exposures/graphql/index.js';
 import { builder } from './builder.js';
 import './nodes.js';
 

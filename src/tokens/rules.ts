@@ -1,6 +1,6 @@
 // API tokens: the secret is shown once at creation; only its SHA-256 is stored.
 import { hashSecret, newTokenSecret } from '../auth/credentials.js';
-import { uniqueViolationFields } from '../db/unique-violation.js';
+import { uniqueViolationFields } from '../db/sql-state.js';
 import { NotFoundError, ValidationError } from '../errors/app-errors.js';
 import type { ApiToken, PrismaClient } from '../generated/prisma/client.js';
 import type { ApiScope } from '../generated/prisma/enums.js';
