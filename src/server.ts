@@ -7,7 +7,7 @@ import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrator.js';
 import { createLogger } from './logger.js';
 import { seedIfEmpty, type SeedResult } from './seed/demo.js';
-import { type AdminTokenState, ensureAdminToken } from './tokens/rules.js';
+import { type AdminTokenState, ensureAdminToken } from './tokens/service.js';
 
 function banner(url: string, seed: SeedResult | undefined, adminToken: AdminTokenState | undefined): string {
   const lines = [`flagledger is serving ${url}/graphql (GraphiQL: open it in a browser)`];

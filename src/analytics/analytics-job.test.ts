@@ -6,7 +6,7 @@ import { runAnalyticsJob } from '../../examples/analytics-job.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
+import { createFixtureExperiment, type FixtureExposure, writeExposures } from '../../test/helpers/analytics-fixtures.js';
 
 const JobSummary = graphql(`
   query AnalyticsJobSummary($environmentId: ID!, $feature: String!) {

@@ -3,7 +3,7 @@ import type { AnalyticsExposuresQueryVariables } from '../../test/generated/grap
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
+import { createFixtureExperiment, type FixtureExposure, writeExposures } from '../../test/helpers/analytics-fixtures.js';
 import { globalId } from '../../test/helpers/ids.js';
 
 const Exposures = graphql(`

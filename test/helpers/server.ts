@@ -9,7 +9,7 @@ import { compose, type Services } from '../../src/composition.js';
 import { createApp, type App } from '../../src/http/app.js';
 import { newTokenSecret } from '../../src/auth/credentials.js';
 import { seedIfEmpty } from '../../src/seed/demo.js';
-import { createApiToken } from '../../src/tokens/rules.js';
+import { createApiToken } from '../../src/tokens/service.js';
 import { migratedDatabase, type TestDatabase, type TestDatabaseKind } from './databases.js';
 
 export interface Credentials {

@@ -1,8 +1,8 @@
 // Test and benchmark fixtures: writes exposures straight into the tables and keeps the
 // Assignment rows exactly as the exposure recorder keeps them (SPEC.md section 5), derived
 // from the exposure rows in SQL. Not used by the server.
-import { newEnvironmentKey } from '../auth/credentials.js';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { newEnvironmentKey } from '../../src/auth/credentials.js';
+import { Prisma, type PrismaClient } from '../../src/generated/prisma/client.js';
 
 type Sql = Pick<PrismaClient, '$executeRaw' | '$queryRaw'>;
 
