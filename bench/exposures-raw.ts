@@ -4,7 +4,7 @@
 // conflict check, Assignment merged) atomically, and returns the number of exposures written.
 import type pg from 'pg';
 import { Prisma } from '../src/generated/prisma/client.js';
-import { exposureStatement, type ExposureRow, jsonRows, unnestRows } from '../src/exposures/write.js';
+import { exposureStatement, type ExposureRow, jsonRows } from '../src/exposures/store.js';
 import type { Item } from './exposures.js';
 
 export interface RawContext {
@@ -48,7 +48,22 @@ function toRows(context: RawContext, items: Item[]): ExposureRow[] {
   });
 }
 
-/** The server's statement (src/exposures/write.ts) with one array parameter per column (unnest). */
+/**
+ * The rows as a relation (item, "environmentId", ...): one array parameter per column. The
+ * server's statement takes jsonRows instead.
+ */
+function unnestRows(rows: ExposureRow[]): Prisma.Sql {
+  const column = <T>(pick: (row: ExposureRow) => T) => rows.map(pick);
+  return Prisma.sql`
+    SELECT * FROM unnest(
+      ${rows.map((_, index) => index)}::int[], ${column((r) => r.environmentId)}::int[], ${column((r) => r.featureId)}::int[],
+      ${column((r) => r.optionId)}::int[], ${column((r) => r.variantKey)}::text[], ${column((r) => r.identifier)}::text[],
+      ${column((r) => r.exposedAt)}::timestamptz[], ${column((r) => r.receivedAt)}::timestamptz[], ${column((r) => r.eventId)}::text[],
+      ${column((r) => r.source)}::"ExposureSource"[], ${column((r) => r.matchesAssignment)}::bool[]
+    ) AS t(item, "environmentId", "featureId", "optionId", "variantKey", identifier, "exposedAt", "receivedAt", "eventId", source, "matchesAssignment")`;
+}
+
+/** The server's statement (src/exposures/store.ts) with one array parameter per column (unnest). */
 const cteUnnest: RawBatch = async (client, context, items) => {
   const rows = toRows(context, items);
   const statement = exposureStatement(rows, unnestRows(rows));

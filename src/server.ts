@@ -1,13 +1,13 @@
 // `npm start`: migrate, seed an empty database, serve, and drain on SIGTERM.
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.js';
+import { compose } from './composition.js';
 import { ConfigError, loadConfig } from './config.js';
+import { createApp } from './http/app.js';
 import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrator.js';
 import { createLogger } from './logger.js';
 import { seedIfEmpty, type SeedResult } from './seed/demo.js';
-import { createServices } from './services.js';
-import { type AdminTokenState, ensureAdminToken } from './tokens/rules.js';
+import { type AdminTokenState, ensureAdminToken } from './tokens/service.js';
 
 function banner(url: string, seed: SeedResult | undefined, adminToken: AdminTokenState | undefined): string {
   const lines = [`flagledger is serving ${url}/graphql (GraphiQL: open it in a browser)`];
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
   const { applied } = await migrate(db, { log: (message) => logger.info(message) });
   if (applied.length) logger.info({ applied }, 'migrations applied');
-  const services = createServices(config, db, logger);
+  const services = compose(config, db, logger);
   const seed = await seedIfEmpty(services);
   // On an existing database, ADMIN_TOKEN is the way back in: it is added as an ADMIN token.
   const adminToken = config.adminToken && !seed ? await ensureAdminToken(services.prisma, config.adminToken) : undefined;

@@ -8,7 +8,7 @@ import { databaseKinds } from '../../test/helpers/databases.js';
 import { RecordExposures as RecordForJob } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { globalId } from '../../test/helpers/ids.js';
-import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
+import { createFixtureExperiment, type FixtureExposure, writeExposures } from '../../test/helpers/analytics-fixtures.js';
 
 const JobSummary = graphql(`
   query AnalyticsJobSummary($environmentId: ID!, $feature: String!) {

@@ -3,7 +3,7 @@ import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { hashSecret, newTokenSecret } from '../auth/credentials.js';
 import { EXPORT_COLUMNS, EXPORT_PAGE_SIZE } from './export.js';
-import { createFixtureExperiment, type FixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
+import { createFixtureExperiment, type FixtureExperiment, type FixtureExposure, writeExposures } from '../../test/helpers/analytics-fixtures.js';
 import { globalId } from '../../test/helpers/ids.js';
 
 const T0 = Date.parse('2026-05-01T00:00:00.000Z');

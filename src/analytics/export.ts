@@ -9,12 +9,11 @@
 // was written meanwhile.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify } from 'csv-stringify/sync';
-import { resolveCaller } from '../context.js';
 import type { Database } from '../db/database.js';
 import { AppError, httpStatusOf } from '../errors/app-errors.js';
-import type { HttpRoute, RouteContext } from '../http/routes.js';
+import { sendError } from '../http/bridge.js';
+import type { HttpRoute, RouteContext } from '../http/route.js';
 import { decodeGlobalId } from '../schema/global-id.js';
-import { settledExposureHorizon } from './horizon.js';
 import { resolveAnalyticsScope } from './scope.js';
 
 export const EXPORT_PAGE_SIZE = 5000;
@@ -43,12 +42,6 @@ interface ExportRow {
   source: string;
   matchesAssignment: boolean;
   eventId: string | null;
-}
-
-function sendError(res: ServerResponse, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 interface ExportParams {
@@ -157,26 +150,8 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, context: RouteContext): Promise<void> {
+async function handle(_req: IncomingMessage, res: ServerResponse, context: RouteContext): Promise<void> {
   const { services, url } = context;
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  const caller = await resolveCaller(services, headers);
-  if (caller.kind === 'anonymous') {
-    return sendError(
-      res,
-      401,
-      'UNAUTHENTICATED',
-      caller.rejected
-        ? 'The credentials are not valid (unknown, malformed or revoked).'
-        : 'Authentication required: send `Authorization: Bearer <token>` with an ANALYTICS or ADMIN token.',
-    );
-  }
-  if (caller.kind !== 'token' || !(caller.scopes.includes('ANALYTICS') || caller.scopes.includes('ADMIN'))) {
-    return sendError(res, 403, 'FORBIDDEN', 'Exports need a bearer token with the ANALYTICS or ADMIN scope.');
-  }
   const params = parseParams(url);
   if (typeof params === 'string') return sendError(res, 400, 'INVALID_INPUT', params);
 
@@ -188,7 +163,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: RouteC
     if (error instanceof AppError) return sendError(res, httpStatusOf(error), error.code, error.message);
     throw error;
   }
-  const horizon = await settledExposureHorizon(services.prisma);
+  const horizon = await services.horizon.settled();
 
   res.writeHead(200, {
     'content-type': params.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
@@ -219,4 +194,4 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: RouteC
   res.end();
 }
 
-export const exposureExportRoute: HttpRoute = { method: 'GET', path: '/exports/exposures', handle };
+export const exposureExportRoute: HttpRoute = { method: 'GET', path: '/exports/exposures', scopes: ['analytics'], handle };

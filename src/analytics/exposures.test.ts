@@ -4,7 +4,7 @@ import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { CreateProject as CreateProjectAsAnalytics } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
+import { createFixtureExperiment, type FixtureExposure, writeExposures } from '../../test/helpers/analytics-fixtures.js';
 import { globalId } from '../../test/helpers/ids.js';
 
 const Exposures = graphql(`

@@ -1,6 +1,6 @@
 // Reading the exposure log in id order: the `exposures` connection's rules.
 import type { Exposure, Prisma, PrismaClient } from '../generated/prisma/client.js';
-import { settledExposureHorizon } from './horizon.js';
+import type { ExposureHorizon } from './horizon.js';
 import { AnalyticsLookupError } from './errors.js';
 import { resolveAnalyticsScope } from './scope.js';
 
@@ -59,6 +59,7 @@ export async function readExposurePage(
   prisma: PrismaClient,
   filter: ExposureFilterInput,
   page: { first?: number | null; after?: string | null },
+  horizons: ExposureHorizon,
   query: { include?: Prisma.ExposureInclude; select?: Prisma.ExposureSelect } = {},
 ): Promise<ExposurePage<Exposure>> {
   const size = pageSize(page.first);
@@ -75,7 +76,7 @@ export async function readExposurePage(
     identityId = identity.id;
   }
   if (size === 0) return { rows: [], hasNextPage: false };
-  const horizon = await settledExposureHorizon(prisma);
+  const horizon = await horizons.settled();
   if (horizon <= after) return { rows: [], hasNextPage: false };
 
   const where: Prisma.ExposureWhereInput = {

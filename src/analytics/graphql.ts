@@ -7,7 +7,7 @@ import { AppError, toGraphQLError } from '../errors/app-errors.js';
 import { EnvironmentType } from '../projects/graphql.js';
 import { builder, numericId } from '../schema/builder.js';
 import { invalidTimestamp, isValidTime } from '../schema/date-time.js';
-import { ExposureType } from './exposure-type.js';
+import { ExposureType } from '../exposures/graphql/exposure.js';
 import { encodeExposureCursor, readExposurePage } from './exposures.js';
 import { type ExperimentSummary, experimentSummary, type VariantSummary } from './summary.js';
 
@@ -111,6 +111,7 @@ builder.queryFields((t) => ({
             to: args.to,
           },
           { first: args.first, after: args.after },
+          context.services.horizon,
           query as never,
         );
         const edges = page.rows.map((row) => ({ cursor: encodeExposureCursor(row.id), node: row }));

@@ -34,43 +34,49 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 type Sql = Pick<PrismaClient, '$queryRaw'>;
 
 const MAX_WAIT_MS = 10_000;
-const settledByClient = new WeakMap<object, bigint>();
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** The highest exposure id below which no row can still appear (see the file comment). */
-export async function settledExposureHorizon(prisma: Sql, maxWaitMs = MAX_WAIT_MS): Promise<bigint> {
-  const known = settledByClient.get(prisma) ?? 0n;
-  const [{ last }] = await prisma.$queryRaw<{ last: bigint | null }[]>`
-    SELECT pg_sequence_last_value(pg_get_serial_sequence('"Exposure"', 'id')::regclass) AS last`;
-  const candidate = last === null ? 0n : BigInt(last);
-  if (candidate <= known) return known;
+/** The settled horizon of one database, remembering the highest horizon known settled. */
+export class ExposureHorizon {
+  private known = 0n;
 
-  const writers = await prisma.$queryRaw<{ vxid: string }[]>`
-    SELECT DISTINCT l.virtualtransaction AS vxid
-    FROM pg_locks l
-    WHERE l.locktype = 'relation'
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND l.relation = '"Exposure"'::regclass
-      AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
-      AND l.granted
-      AND l.pid IS DISTINCT FROM pg_backend_pid()`;
+  constructor(private readonly prisma: Sql) {}
 
-  let pending = writers.map((w) => w.vxid);
-  const deadline = Date.now() + maxWaitMs;
-  let pause = 2;
-  while (pending.length > 0) {
-    if (Date.now() >= deadline) return known;
-    await sleep(pause);
-    pause = Math.min(pause * 2, 50);
-    const running = await prisma.$queryRaw<{ vxid: string }[]>`
-      SELECT virtualxid AS vxid FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY(${pending}::text[])`;
-    pending = running.map((r) => r.vxid);
+  /** The highest exposure id below which no row can still appear (see the file comment). */
+  async settled(maxWaitMs = MAX_WAIT_MS): Promise<bigint> {
+    const { prisma } = this;
+    const known = this.known;
+    const [{ last }] = await prisma.$queryRaw<{ last: bigint | null }[]>`
+      SELECT pg_sequence_last_value(pg_get_serial_sequence('"Exposure"', 'id')::regclass) AS last`;
+    const candidate = last === null ? 0n : BigInt(last);
+    if (candidate <= known) return known;
+
+    const writers = await prisma.$queryRaw<{ vxid: string }[]>`
+      SELECT DISTINCT l.virtualtransaction AS vxid
+      FROM pg_locks l
+      WHERE l.locktype = 'relation'
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.relation = '"Exposure"'::regclass
+        AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+        AND l.granted
+        AND l.pid IS DISTINCT FROM pg_backend_pid()`;
+
+    let pending = writers.map((w) => w.vxid);
+    const deadline = Date.now() + maxWaitMs;
+    let pause = 2;
+    while (pending.length > 0) {
+      if (Date.now() >= deadline) return known;
+      await sleep(pause);
+      pause = Math.min(pause * 2, 50);
+      const running = await prisma.$queryRaw<{ vxid: string }[]>`
+        SELECT virtualxid AS vxid FROM pg_locks WHERE locktype = 'virtualxid' AND virtualxid = ANY(${pending}::text[])`;
+      pending = running.map((r) => r.vxid);
+    }
+    // Another request may have settled a higher horizon meanwhile: keep the highest.
+    if (candidate > this.known) this.known = candidate;
+    return candidate;
   }
-  // Another request may have settled a higher horizon meanwhile: keep the highest.
-  const best = candidate > (settledByClient.get(prisma) ?? 0n) ? candidate : (settledByClient.get(prisma) ?? 0n);
-  settledByClient.set(prisma, best);
-  return candidate;
 }

@@ -3,7 +3,7 @@ import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { globalId } from '../../test/helpers/ids.js';
-import { createFixtureExperiment, type FixtureExposure, writeExposures } from './fixtures.js';
+import { createFixtureExperiment, type FixtureExposure, writeExposures } from '../../test/helpers/analytics-fixtures.js';
 
 const Summary = graphql(`
   query AnalyticsSummary($environmentId: ID!, $feature: String!, $from: DateTime, $to: DateTime) {

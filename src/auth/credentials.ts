@@ -4,7 +4,7 @@ import type { ApiScope } from '../generated/prisma/enums.js';
 
 export type Caller =
   | { kind: 'anonymous'; rejected: boolean }
-  | { kind: 'client'; environmentId: number; projectId: number; environmentKey: string }
+  | { kind: 'client'; environmentId: number; projectId: number }
   | { kind: 'token'; tokenId: number; scopes: ApiScope[] };
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

@@ -1,6 +1,6 @@
 // Per-process cache of evaluation configs, so that a `flags` request issues no SQL for them.
 //
-// Freshness: an admin write calls emitEnvironmentsChanged after it committed; this process
+// Freshness: an admin write announces its changes (src/db/config-changes.ts) after it committed; this process
 // drops its entries at once and tells the other server processes on the same database with
 // NOTIFY. A notification can be lost (e.g. while the listening connection is down), so an
 // entry also expires `ttlMs` after its load started: that is the bound on staleness.
@@ -21,8 +21,6 @@ export class EvaluationConfigCache {
    * invalidation and finished after it must not be kept, even if it got past the delete.
    */
   private readonly generations = new Map<number, number>();
-  /** Loads started (for tests and the benchmark's bookkeeping). */
-  loads = 0;
 
   constructor(
     private readonly load: (environmentId: number) => Promise<EvaluationConfig | undefined>,
@@ -50,7 +48,6 @@ export class EvaluationConfigCache {
 
   private startLoad(environmentId: number): Promise<EvaluationConfig | undefined> {
     const generation = this.generations.get(environmentId) ?? 0;
-    this.loads += 1;
     const entry: Entry = {
       promise: undefined as never,
       value: undefined,

@@ -19,7 +19,6 @@ export interface ConfiguredFeature {
 
 export interface EvaluationConfig {
   environmentId: number;
-  environmentKey: string;
   /** The engine's compiled form of the environment's features. */
   engine: PreparedEnvironment;
   /** Live features ordered by name (the order `flags` answers in). */
@@ -119,7 +118,6 @@ function buildEvaluationConfig(environmentId: number, states: StateRow[], option
 
   return {
     environmentId,
-    environmentKey,
     engine: prepareEnvironment({ environment: { key: environmentKey, name: environmentName }, features: featureContexts }),
     features,
     featuresByName: new Map(features.map((feature) => [feature.name, feature])),

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emitEnvironmentsChanged, type ServedVariant } from '../context.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { CreateFeature, CreateProject, UpdateFeatureState } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import type { EvaluationService } from './service.js';
+import type { ServedVariant } from './service.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { databaseId, globalId } from '../../test/helpers/ids.js';
 
@@ -82,10 +81,6 @@ async function createFeature(
 async function expectPayload(result: Promise<Record<string, { __typename: string }>>): Promise<void> {
   const [payload] = Object.values(await result);
   expect(payload.__typename).toMatch(/Payload$/);
-}
-
-function evaluationOf(server: TestServer): EvaluationService {
-  return server.services.evaluation as EvaluationService;
 }
 
 describe.each(databaseKinds)('flags evaluation on %s', (kind) => {
@@ -220,7 +215,7 @@ describe.each(databaseKinds)('flags evaluation on %s', (kind) => {
     // An archived option (kept for its exposures) leaves evaluation with its allocation.
     const unkeyedId = databaseId(byKey(null).id);
     await server.services.prisma.multivariateOption.update({ where: { id: unkeyedId }, data: { archivedAt: new Date() } });
-    await emitEnvironmentsChanged(server.services, [dev.id, prod.id]);
+    await server.services.configChanges.announce([dev.id, prod.id]);
     expect(await weighted(prod.key)).toMatchObject({ variant: 'control', value: 'off' });
 
     await expectPayload(server.data(ArchiveFeature, { input: { id: feature.id } }));
@@ -263,21 +258,21 @@ describe.each(databaseKinds)('flags evaluation on %s', (kind) => {
   });
 
   it('writes nothing for a recently seen identity with unchanged traits, and reads no config on a warm cache', async () => {
-    const evaluation = evaluationOf(server);
+    const { counters } = server;
     const as = { environmentKey: dev.key };
     await server.data(Flags, { identifier: 'quiet', traits: { a: 1 } }, as);
     const before = await server.services.prisma.identity.findFirstOrThrow({ where: { identifier: 'quiet', environmentId: dev.id } });
-    const { loads } = evaluation.configs;
-    const { statements } = evaluation.identities;
+    const loads = counters.configLoads;
+    const statements = counters.identityStatements;
     for (let i = 0; i < 5; i++) await server.data(Flags, { identifier: 'quiet', traits: { a: 1 } }, as);
     await server.data(Flags, { identifier: 'quiet' }, as);
-    expect(evaluation.configs.loads).toBe(loads);
-    expect(evaluation.identities.statements).toBe(statements);
+    expect(counters.configLoads).toBe(loads);
+    expect(counters.identityStatements).toBe(statements);
     const after = await server.services.prisma.identity.findUniqueOrThrow({ where: { id: before.id } });
     expect(after.updatedAt).toEqual(before.updatedAt);
     // A trait change is one statement.
     await server.data(Flags, { identifier: 'quiet', traits: { a: 2 } }, as);
-    expect(evaluation.identities.statements).toBe(statements + 1);
+    expect(counters.identityStatements).toBe(statements + 1);
   });
 
   it('refuses bad identifiers and traits with GraphQL error codes', async () => {
@@ -323,24 +318,25 @@ describe.each(databaseKinds)('flags evaluation on %s', (kind) => {
     const as = { environmentKey: dev.key };
     const feature = await createFeature(server, demoProject, 'toggled', [], { value: 1, enabled: false });
     expect((await server.data(OneFlag, { name: 'toggled' }, as)).flag).toMatchObject({ enabled: false, value: 1 });
-    const { loads } = evaluationOf(server).configs;
+    const loads = server.counters.configLoads;
     await expectPayload(server.data(UpdateFeatureState, { input: { environmentId: dev.globalId, featureId: feature.id, enabled: true, value: 2 } }));
     expect((await server.data(OneFlag, { name: 'toggled' }, as)).flag).toMatchObject({ enabled: true, value: 2 });
     // Back to inheriting the feature's value.
     await expectPayload(server.data(UpdateFeatureState, { input: { environmentId: dev.globalId, featureId: feature.id, value: null } }));
     expect((await server.data(OneFlag, { name: 'toggled' }, as)).flag).toMatchObject({ enabled: true, value: 1 });
     // Each change reloaded the config once (not once per request or feature).
-    expect(evaluationOf(server).configs.loads).toBe(loads + 2);
+    expect(server.counters.configLoads).toBe(loads + 2);
     // Production was not touched.
     expect((await server.data(OneFlag, { name: 'toggled' }, { environmentKey: prod.key })).flag).toMatchObject({ enabled: false, value: 1 });
   });
 
   it('hands served variants to the exposure log when recordExposures is true', async () => {
     const calls: { identity: { id: number; identifier: string }; served: ServedVariant[] }[] = [];
-    const original = server.services.recordServedVariants;
-    server.services.recordServedVariants = async (environment, identity, served) => {
+    const { exposures } = server.services;
+    const original = exposures.recordServedVariants;
+    exposures.recordServedVariants = async (environment, identity, served) => {
       calls.push({ identity, served });
-      await original?.(environment, identity, served);
+      await original.call(exposures, environment, identity, served);
     };
     try {
       const as = { environmentKey: dev.key };
@@ -360,12 +356,12 @@ describe.each(databaseKinds)('flags evaluation on %s', (kind) => {
       const servedNames = await Promise.all(calls[0].served.map(async (s) => (await server.services.prisma.feature.findUniqueOrThrow({ where: { id: s.featureId } })).name));
       expect(servedNames.sort()).toEqual(multivariateWithKey);
     } finally {
-      server.services.recordServedVariants = original;
+      exposures.recordServedVariants = original;
     }
   });
 
   it('gives other domains the same assignment as flags', async () => {
-    const evaluation = evaluationOf(server);
+    const evaluation = server.services.assignments;
     const checkout = await server.services.prisma.feature.findFirstOrThrow({ where: { projectId: demoProjectId, name: 'checkout_button' } });
     for (const identifier of ['assign-1', 'assign-2', 'assign-3', 'assign-4']) {
       const { flag } = await server.data(OneFlag, { name: 'checkout_button', identifier }, { environmentKey: prod.key });
@@ -384,7 +380,7 @@ describe.each(databaseKinds.filter((k) => k === 'postgres'))('config cache acros
     // Long TTL: only the change notice can make the second server see the change.
     first = await startTestServer(kind, { config: { cacheTtlSeconds: 3600 } });
     second = await startTestServer(kind, { database: first.database, keepDatabase: true, config: { cacheTtlSeconds: 3600 } });
-    await evaluationOf(second).listening;
+    await second.services.configChanges.listening;
   });
   afterAll(async () => {
     await second?.close();

@@ -20,8 +20,8 @@ export const FlagType = builder.objectRef<FlagResult>('Flag').implement({
 });
 
 function evaluationOf(context: Context): { service: EvaluationService; environment: Extract<Context['caller'], { kind: 'client' }> } {
-  const service = context.services.evaluation as EvaluationService | undefined;
-  if (context.caller.kind !== 'client' || !service) {
+  const service = context.services.evaluation;
+  if (context.caller.kind !== 'client') {
     // authScopes already refuse everyone but clients; this keeps the types honest.
     throw new GraphQLError('These credentials do not allow this operation.', { extensions: { code: 'FORBIDDEN' } });
   }

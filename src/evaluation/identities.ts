@@ -1,18 +1,16 @@
 // Identities as `flags` meets them: created on first sight, traits merged, lastSeenAt kept
 // fresh to about a minute, without a database write on every request.
 //
-// - An identity seen by this process within TOUCH_INTERVAL_MS whose request brings no trait
+// - An identity seen by this process within IDENTITY_TOUCH_INTERVAL_MS whose request brings no trait
 //   change costs no SQL at all.
 // - Anything else (new identity, changed traits, last write older than the interval) is one
 //   upsert; upserts of requests that arrive together are merged into one statement. Only
 //   storable input enters a merged statement, and a merged statement that fails anyway is
 //   retried identity by identity: one caller's failure stays its own.
-import type { TraitValue } from '../engine/index.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
-import { invalidInput } from './inputs.js';
-
-export type Traits = Record<string, TraitValue>;
+import { IDENTITY_TOUCH_INTERVAL_MS } from '../identities/last-seen.js';
+import { invalidInput, type Traits } from './inputs.js';
 
 export interface KnownIdentity {
   id: number;
@@ -33,8 +31,6 @@ interface PendingUpsert {
   waiters: { resolve: (identity: KnownIdentity) => void; reject: (error: unknown) => void }[];
 }
 
-/** lastSeenAt is refreshed (and traits re-read) at most this often per identity and process. */
-export const TOUCH_INTERVAL_MS = 60_000;
 const MAX_REMEMBERED = 100_000;
 const MAX_BATCH = 500;
 
@@ -42,11 +38,10 @@ export class IdentityStore {
   private readonly seen = new Map<string, SeenIdentity>();
   private pending = new Map<string, PendingUpsert>();
   private flushScheduled = false;
-  /** Upsert statements issued (tests, benchmarks). */
-  statements = 0;
-
   constructor(
     private readonly prisma: PrismaClient,
+    /** Sees every upsert statement issued (tests count them). */
+    private readonly onStatement: () => void = () => {},
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -62,7 +57,7 @@ export class IdentityStore {
   resolve(environmentId: number, identifier: string, patch: Traits | undefined): KnownIdentity | Promise<KnownIdentity> {
     const key = memoryKey(environmentId, identifier);
     const seen = this.seen.get(key);
-    if (seen && this.now() - seen.writtenAt < TOUCH_INTERVAL_MS && !changesTraits(seen.traits, patch)) return seen;
+    if (seen && this.now() - seen.writtenAt < IDENTITY_TOUCH_INTERVAL_MS && !changesTraits(seen.traits, patch)) return seen;
     return this.enqueue(key, environmentId, identifier, patch ?? {});
   }
 
@@ -120,7 +115,7 @@ export class IdentityStore {
     // A fixed row order: concurrent batches lock the same rows in the same order (no deadlock).
     batch.sort((a, b) => a.environmentId - b.environmentId || (a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0));
     const input = JSON.stringify(batch.map(({ environmentId, identifier, patch }) => ({ environmentId, identifier, traits: patch })));
-    this.statements += 1;
+    this.onStatement();
     const writtenAt = this.now();
     // Null trait values delete the trait (jsonb_strip_nulls after the merge), as in Flagsmith.
     const rows = await this.prisma.$queryRaw<{ id: number; environmentId: number; identifier: string; traits: Traits }[]>`

@@ -5,7 +5,6 @@ import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { CreateProject as NewProject } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import type { EvaluationService } from './service.js';
 
 const Flags = graphql(`
   query IdentityIsolationFlags($identifier: String, $traits: JSON) {
@@ -60,8 +59,7 @@ describe.each(databaseKinds)('identity writes of concurrent flags requests on %s
       `CREATE TRIGGER identity_isolation_refuse BEFORE INSERT OR UPDATE ON "Identity" FOR EACH ROW EXECUTE FUNCTION identity_isolation_refuse()`,
     );
     try {
-      const store = (server.services.evaluation as EvaluationService).identities;
-      const statementsBefore = store.statements;
+      const statementsBefore = server.counters.identityStatements;
       const [offender, ...others] = await Promise.all([
         server.request(Flags, { identifier: 'refused-by-database', traits: { plan: 'x' } }, { environmentKey: offenderKey }),
         ...innocents(100),
@@ -70,7 +68,7 @@ describe.each(databaseKinds)('identity writes of concurrent flags requests on %s
       for (const other of others) expect(other.errors).toBeUndefined();
       expect(await server.services.prisma.identity.count({ where: { identifier: { startsWith: 'innocent-100-' } } })).toBe(12);
       // They did share a statement, which failed and was split.
-      expect(store.statements - statementsBefore).toBeGreaterThan(1);
+      expect(server.counters.identityStatements - statementsBefore).toBeGreaterThan(1);
     } finally {
       await server.services.prisma.$executeRawUnsafe(`DROP TRIGGER identity_isolation_refuse ON "Identity"`);
       await server.services.prisma.$executeRawUnsafe(`DROP FUNCTION identity_isolation_refuse()`);

@@ -1,9 +1,12 @@
 // Checks of what a client sends to `flags` / `flag`. These are queries, so a bad argument is
 // a GraphQL error with `extensions.code` (there is no result union to put it in).
-import { GraphQLError } from 'graphql';
-import { IDENTIFIER_RULE, isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
-import type { Traits } from './identities.js';
+import type { GraphQLError } from 'graphql';
+import type { TraitValue } from '../engine/index.js';
+import { toGraphQLError, ValidationError } from '../errors/app-errors.js';
 import { echo } from '../errors/echo.js';
+import { IDENTIFIER_RULE, isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
+
+export type Traits = Record<string, TraitValue>;
 
 export const TRAITS_MAX = 100;
 export const TRAIT_NAME_MAX = 200;
@@ -12,13 +15,13 @@ export const TRAIT_STRING_MAX = 2000;
 /** Taken as given (identifiers are opaque: no trimming); the same rule as exposures. */
 export function checkIdentifier(identifier: string): string {
   if (!isValidIdentifier(identifier)) {
-    throw new GraphQLError(IDENTIFIER_RULE, { extensions: { code: 'INVALID_IDENTIFIER' } });
+    throw toGraphQLError(new ValidationError('INVALID_IDENTIFIER', IDENTIFIER_RULE));
   }
   return identifier;
 }
 
 export function invalidInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'INVALID_INPUT' } });
+  return toGraphQLError(new ValidationError('INVALID_INPUT', message));
 }
 
 /**

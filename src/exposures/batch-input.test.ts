@@ -6,7 +6,7 @@ import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { RecordExposures as RecordBatch, RecordExposure as RecordOne } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import { EVENT_ID_MAX_LENGTH, MAX_BATCH_SIZE } from './rules.js';
+import { EVENT_ID_MAX_LENGTH, MAX_BATCH_SIZE } from './normalise.js';
 
 const Exposures = graphql(`
   query BatchInputExposures($environmentId: ID!, $from: DateTime, $to: DateTime) {

@@ -5,10 +5,10 @@
 // Freshness: the cache only ever answers "known". A name or key it does not know is looked up
 // again before anything is rejected, so new features and keys are seen at once. What can go
 // stale is a key that was removed or renamed (only possible while it has no exposures): admin
-// writes clear the cache at once in this process and, through the evaluation config's NOTIFY
-// channel, in the others; entries also expire after the config cache TTL. An exposure that
-// still names a deleted option is refused by its foreign key, and the recorder then retries
-// with a cleared cache (see record.ts).
+// writes clear the cache at once in this process and, through the config-change notifier
+// (src/db/config-changes.ts), in the others; entries also expire after the config cache TTL.
+// An exposure that still names a deleted option is refused by its foreign key, and the
+// recorder then retries with a cleared cache (see service.ts).
 import { VARIANT_CONTROL } from '../engine/index.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 
@@ -30,8 +30,6 @@ export class FeatureCatalog {
   private readonly entries = new Map<string, Entry>();
   /** Bumped by clear(): a lookup that began before a clear must not store what it read. */
   private generation = 0;
-  /** Lookups issued (tests, benchmarks). */
-  lookups = 0;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -64,7 +62,6 @@ export class FeatureCatalog {
     if (missing.length === 0) return found;
 
     const generation = this.generation;
-    this.lookups += 1;
     const features = await this.prisma.feature.findMany({
       where: { projectId, name: { in: missing } },
       select: { id: true, name: true, options: { where: { key: { not: null } }, select: { id: true, key: true } } },

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emitEnvironmentsChanged } from '../context.js';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { CreateProject as NewProject } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import { ExposureWriter } from './write.js';
+import { ExposureWriter } from './store.js';
 
 const RecordOne = graphql(`
   mutation ExposuresTestRecordOne($input: RecordExposureInput!) {
@@ -280,7 +279,7 @@ describe.each(databaseKinds)('recording exposures on %s', (kind) => {
     await prisma().feature.update({ where: { id: feature.id }, data: { archivedAt: new Date() } });
     await prisma().multivariateOption.updateMany({ where: { featureId: feature.id }, data: { archivedAt: new Date() } });
     await prisma().multivariateOption.create({ data: { featureId: feature.id, key: 'added_later', value: 'n', defaultWeight: 0, priority: 2 } });
-    await emitEnvironmentsChanged(server.services, [environmentId]);
+    await server.services.configChanges.announce([environmentId]);
     const late = await batch([
       { feature: 'archived_test', identifier: 'late', variantKey: 'old' },
       { feature: 'archived_test', identifier: 'late', variantKey: 'added_later' },

@@ -180,8 +180,8 @@ describe.each(databaseKinds)('features and multivariate options on %s', (kind) =
 
   beforeAll(async () => {
     server = await startTestServer(kind);
-    server.services.hooks.environmentsChanged.push((ids) => {
-      announced.push(ids);
+    server.services.configChanges.subscribe((ids) => {
+      if (ids) announced.push(ids);
     });
     const { projects } = await server.data(ProjectsForFeatures, {});
     const demo = projects.edges.find((edge) => edge.node.name === 'Demo')!.node;

@@ -7,7 +7,7 @@ import { DuplicateNameError, NotFoundError } from '../errors/app-errors.js';
 import { echo } from '../errors/echo.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { Feature, FeatureState, MultivariateOption, PrismaClient } from '../generated/prisma/client.js';
-import { sqlState } from '../exposures/write.js';
+import { sqlState } from '../db/sql-state.js';
 import { VariantKeyError, WeightsError } from './errors.js';
 import {
   type AllocationInput,

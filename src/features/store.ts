@@ -1,7 +1,7 @@
 // The statements of features, options and feature states that are more than one Prisma call:
 // row locks, the lookups the write rules need, and how the database reports a broken unique
 // index.
-import { uniqueViolationFields } from '../db/unique-violation.js';
+import { uniqueViolationFields } from '../db/sql-state.js';
 import { NotFoundError } from '../errors/app-errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { PrismaClient } from '../generated/prisma/client.js';

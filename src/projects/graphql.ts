@@ -3,7 +3,6 @@ import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/ap
 import { builder, numericId } from '../schema/builder.js';
 import { readableNode, readByTokens } from '../schema/nodes.js';
 import { payloadType } from '../schema/payload.js';
-import { createProjectService } from './service.js';
 
 const adminOrAnalytics = { $any: { admin: true, analytics: true } } as const;
 
@@ -87,7 +86,7 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     errors: { types: [ValidationError, DuplicateNameError] },
     args: { input: t.arg({ type: CreateProjectInput, required: true }) },
-    resolve: async (_parent, { input }, context) => ({ project: await createProjectService(context).createProject(input) }),
+    resolve: async (_parent, { input }, context) => ({ project: await context.services.projects.createProject(input) }),
   }),
   createEnvironment: t.field({
     type: CreateEnvironmentPayload,
@@ -95,7 +94,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError, DuplicateNameError] },
     args: { input: t.arg({ type: CreateEnvironmentInput, required: true }) },
     resolve: async (_parent, { input }, context) => ({
-      environment: await createProjectService(context).createEnvironment({ projectId: numericId(input.projectId.id), name: input.name }),
+      environment: await context.services.projects.createEnvironment({ projectId: numericId(input.projectId.id), name: input.name }),
     }),
   }),
 }));

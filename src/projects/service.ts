@@ -1,7 +1,7 @@
 // The commands of projects and environments: creating them, with the FeatureStates every
 // (environment, feature) pair must have.
 import { newEnvironmentKey } from '../auth/credentials.js';
-import { isUniqueViolation } from '../db/unique-violation.js';
+import { isUniqueViolation } from '../db/sql-state.js';
 import { DuplicateNameError, NotFoundError } from '../errors/app-errors.js';
 import type { Environment, PrismaClient, Project } from '../generated/prisma/client.js';
 import { echo } from '../errors/echo.js';

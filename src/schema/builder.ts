@@ -8,21 +8,13 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getNamedType, GraphQLError, type GraphQLField, isListType, isNonNullType } from 'graphql';
 import { JSONResolver } from 'graphql-scalars';
+import { authFailure, type AuthScopes, authScopes } from '../auth/scopes.js';
 import { MAX_QUERY_BREADTH } from '../config.js';
 import type { Context } from '../context.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { DateTimeScalar } from './date-time.js';
 import { GlobalIdPlugin } from './global-id.js';
-
-export interface AuthScopes {
-  /** A bearer token with the ADMIN scope. */
-  admin: boolean;
-  /** A bearer token with ANALYTICS or ADMIN. */
-  analytics: boolean;
-  /** A client: `X-Environment-Key` of an environment. */
-  client: boolean;
-}
 
 function pascal(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
@@ -87,22 +79,11 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: false,
   },
   scopeAuth: {
-    authScopes: (context) => ({
-      admin: context.caller.kind === 'token' && context.caller.scopes.includes('ADMIN'),
-      analytics:
-        context.caller.kind === 'token' &&
-        (context.caller.scopes.includes('ADMIN') || context.caller.scopes.includes('ANALYTICS')),
-      client: context.caller.kind === 'client',
-    }),
-    unauthorizedError: (_parent, context) =>
-      context.caller.kind === 'anonymous'
-        ? new GraphQLError(
-            context.caller.rejected
-              ? 'The credentials are not valid (unknown, malformed or revoked).'
-              : 'Authentication required: send `Authorization: Bearer <token>` or `X-Environment-Key: <key>`.',
-            { extensions: { code: 'UNAUTHENTICATED' } },
-          )
-        : new GraphQLError('These credentials do not allow this operation.', { extensions: { code: 'FORBIDDEN' } }),
+    authScopes: (context) => authScopes(context.caller),
+    unauthorizedError: (_parent, context) => {
+      const failure = authFailure(context.caller);
+      return new GraphQLError(failure.message, { extensions: { code: failure.code } });
+    },
   },
   errors: {
     directResult: true,

@@ -5,6 +5,7 @@
 // input field must check `isValidTime`.
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
+import { toGraphQLError, ValidationError } from '../errors/app-errors.js';
 
 export function isValidTime(value: Date): boolean {
   return !Number.isNaN(value.getTime());
@@ -12,7 +13,7 @@ export function isValidTime(value: Date): boolean {
 
 /** The typed error of a DateTime argument that holds no valid timestamp. */
 export function invalidTimestamp(argument: string): GraphQLError {
-  return new GraphQLError(`${argument} is not a valid ISO-8601 date-time.`, { extensions: { code: 'INVALID_TIMESTAMP' } });
+  return toGraphQLError(new ValidationError('INVALID_TIMESTAMP', `${argument} is not a valid ISO-8601 date-time.`));
 }
 
 export const DateTimeScalar = new GraphQLScalarType<Date, unknown>({

@@ -11,8 +11,8 @@ import SchemaBuilder, {
   type PothosOutputFieldConfig,
   type SchemaTypes,
 } from '@pothos/core';
-import { GraphQLError, type GraphQLFieldResolver } from 'graphql';
-import { NotFoundError } from '../errors/app-errors.js';
+import type { GraphQLFieldResolver } from 'graphql';
+import { NotFoundError, toGraphQLError } from '../errors/app-errors.js';
 
 const INT4_MAX = 2_147_483_647;
 const INT8_MAX = 9_223_372_036_854_775_807n;
@@ -159,7 +159,7 @@ export class PothosGlobalIdPlugin<Types extends SchemaTypes> extends BasePlugin<
       // Paths name the field inside a mutation's one `input` argument, as rules' errors do.
       const path = fieldConfig.kind === 'Mutation' && invalid.path[0] === 'input' ? invalid.path.slice(1) : invalid.path;
       if (typed) throw new NotFoundError(message, shown(invalid.raw), path);
-      throw new GraphQLError(message, { extensions: { code: 'NOT_FOUND' } });
+      throw toGraphQLError(new NotFoundError(message, shown(invalid.raw), path));
     };
   }
 }

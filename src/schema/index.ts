@@ -6,7 +6,7 @@ import '../targeting/graphql/index.js';
 import '../projects/graphql.js';
 import '../tokens/graphql.js';
 import '../analytics/graphql.js';
-import '../exposures/graphql.js';
+import '../exposures/graphql/index.js';
 import { builder } from './builder.js';
 import './nodes.js';
 

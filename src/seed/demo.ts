@@ -1,6 +1,6 @@
 // First start on an empty database: a demo project to try flagledger with, and the admin
 // token. A restart finds data and seeds nothing.
-import type { Services } from '../context.js';
+import type { Services } from '../composition.js';
 import { newEnvironmentKey, hashSecret, newTokenSecret } from '../auth/credentials.js';
 
 export interface SeedResult {

@@ -30,9 +30,9 @@ import {
   lockSegment,
   nextOverridePriority,
   shareSegment,
-  sqlState,
   type Tx,
 } from './store.js';
+import { sqlState } from '../db/sql-state.js';
 
 export type { OverrideAllocationInput, SegmentInput } from './normalise.js';
 

@@ -1,6 +1,6 @@
 // The statements of targeting that are more than one Prisma call: row locks, the identity
 // created on first sight, and how the database reports a broken constraint.
-import { uniqueViolationFields } from '../db/unique-violation.js';
+import { uniqueViolationFields } from '../db/sql-state.js';
 import { NotFoundError } from '../errors/app-errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 
@@ -77,13 +77,3 @@ export function isSegmentNameUniqueViolation(error: unknown): boolean {
   return fields !== undefined && (fields.includes(SEGMENT_NAME_INDEX) || (fields.includes('projectId') && fields.includes('name')));
 }
 
-/** The SQLSTATE of a database error, however the driver adapter wraps it. */
-export function sqlState(error: unknown): string | undefined {
-  for (let e = error as Record<string, unknown> | undefined, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const cause = (e.meta as { driverAdapterError?: { cause?: { originalCode?: unknown } } } | undefined)?.driverAdapterError?.cause;
-    if (typeof cause?.originalCode === 'string') return cause.originalCode;
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-    e = e.cause as Record<string, unknown> | undefined;
-  }
-  return undefined;
-}

@@ -217,8 +217,8 @@ describe.each(databaseKinds)('targeting on %s', (kind) => {
 
   beforeAll(async () => {
     server = await startTestServer(kind);
-    server.services.hooks.environmentsChanged.push((ids) => {
-      announced.push(ids);
+    server.services.configChanges.subscribe((ids) => {
+      if (ids) announced.push(ids);
     });
     const created = await project('Targeting');
     projectId = created.id;

@@ -4,7 +4,7 @@
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { ValidationError } from '../errors/app-errors.js';
-import { createApiToken } from './rules.js';
+import { createApiToken } from './service.js';
 
 class UsageError extends Error {}
 

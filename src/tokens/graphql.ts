@@ -5,7 +5,7 @@ import type { ApiToken } from '../generated/prisma/client.js';
 import { builder, numericId } from '../schema/builder.js';
 import { hasScope, readableNode } from '../schema/nodes.js';
 import { payloadType } from '../schema/payload.js';
-import { createApiToken, revokeApiToken } from './rules.js';
+import { createApiToken, revokeApiToken } from './service.js';
 
 export const ApiScopeEnum = builder.enumType(ApiScope, { name: 'ApiScope' });
 

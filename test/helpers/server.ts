@@ -4,13 +4,12 @@ import type { AddressInfo } from 'node:net';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import { pino } from 'pino';
-import { createApp, type App } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import type { Services } from '../../src/context.js';
+import { compose, type Services } from '../../src/composition.js';
+import { createApp, type App } from '../../src/http/app.js';
 import { newTokenSecret } from '../../src/auth/credentials.js';
 import { seedIfEmpty } from '../../src/seed/demo.js';
-import { createServices } from '../../src/services.js';
-import { createApiToken } from '../../src/tokens/rules.js';
+import { createApiToken } from '../../src/tokens/service.js';
 import { migratedDatabase, type TestDatabase, type TestDatabaseKind } from './databases.js';
 
 export interface Credentials {
@@ -42,6 +41,8 @@ export interface TestServer {
   request<R, V>(document: TypedDocumentNode<R, V>, variables?: V, as?: Credentials): Promise<GraphQLResponse<R>>;
   /** Like request, but fails the test on GraphQL errors and returns data. */
   data<R, V>(document: TypedDocumentNode<R, V>, variables?: V, as?: Credentials): Promise<R>;
+  /** What the server's services did, counted (cache and identity-store behaviour). */
+  counters: { configLoads: number; identityStatements: number };
   /** A raw POST to /graphql with any body and headers. */
   post(body: unknown, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
@@ -60,7 +61,11 @@ export async function startTestServer(kind: TestDatabaseKind, options: TestServe
   const adminSecret = newTokenSecret();
   const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', adminToken: adminSecret, ...options.config };
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const services = createServices(config, database.db, logger);
+  const counters = { configLoads: 0, identityStatements: 0 };
+  const services = compose(config, database.db, logger, {
+    onConfigLoad: () => void counters.configLoads++,
+    onIdentityStatement: () => void counters.identityStatements++,
+  });
   const seed = await seedIfEmpty(services);
   let adminToken = adminSecret;
   if (!seed) adminToken = (await createApiToken(services.prisma, { name: 'test admin', scopes: ['ADMIN'] })).secret;
@@ -92,6 +97,7 @@ export async function startTestServer(kind: TestDatabaseKind, options: TestServe
     adminToken,
     analyticsToken,
     demo: { environments: demoEnvironments },
+    counters,
     async request(document, variables, as) {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',

@@ -1,8 +1,8 @@
 // What the GraphQL files of features share: who may read, the order of options, and how a
 // resolver reaches the commands and announces what a committed write changed.
-import { type Context, emitEnvironmentsChanged } from '../../context.js';
+import type { Context } from '../../context.js';
 import { numericId } from '../../schema/builder.js';
-import { createFeatureService, type FeatureService } from '../service.js';
+import type { FeatureService } from '../service.js';
 
 export const readers = { $any: { admin: true, analytics: true } } as const;
 export const liveOptionsInOrder = {
@@ -16,14 +16,7 @@ export function decodeId(decoded: { id: string }): number {
 }
 
 export function featureService(context: Context): FeatureService {
-  return createFeatureService({ prisma: context.prisma });
+  return context.services.features;
 }
 
-/** Tells the evaluation cache; the write has committed, so a listener's failure is only logged. */
-export async function announce(context: Context, environmentIds: number[]): Promise<void> {
-  try {
-    await emitEnvironmentsChanged(context.services, environmentIds);
-  } catch (error) {
-    context.logger.error({ err: error, environmentIds }, 'an environmentsChanged listener failed');
-  }
-}
+export { announce } from '../../schema/announce.js';

@@ -1,5 +1,18 @@
-// Recognises a unique-constraint violation however it reaches us: Prisma's P2002 (through
-// either driver adapter) or PostgreSQL's 23505 from raw SQL.
+// What a database error is, however it reaches us (Prisma's codes through either driver
+// adapter, or PostgreSQL's SQLSTATE from raw SQL): the one classifier every domain uses.
+
+/** The SQLSTATE of a database error as Prisma's driver adapters report it, if any. */
+export function sqlState(error: unknown): string | undefined {
+  for (let e = error as Record<string, unknown> | undefined, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const cause = (e.meta as { driverAdapterError?: { cause?: { originalCode?: unknown } } } | undefined)?.driverAdapterError?.cause;
+    if (typeof cause?.originalCode === 'string') return cause.originalCode;
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+    e = e.cause as Record<string, unknown> | undefined;
+  }
+  return undefined;
+}
+
+/** The fields of a unique-constraint violation (P2002 or 23505), else undefined. */
 export function uniqueViolationFields(error: unknown): string[] | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const e = error as { code?: unknown; meta?: Record<string, unknown>; constraint?: unknown; cause?: unknown };

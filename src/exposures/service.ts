@@ -1,14 +1,15 @@
-// Recording exposures: validate each report on its own, compute matchesAssignment with the
-// evaluation engine, write a request's accepted reports atomically in one statement (write.ts;
+// Recording exposures: validate each report on its own (normalise.ts), compute matchesAssignment
+// with evaluation's assignments, write a request's accepted reports atomically in one statement (store.ts;
 // possibly together with other requests'), and answer every report in order (ACCEPTED,
 // DUPLICATE with the original exposure, or REJECTED).
-import type { EnvironmentRef, ServedVariant, Services } from '../context.js';
+import type { EnvironmentRef } from '../auth/environment-keys.js';
+import { sqlState } from '../db/sql-state.js';
 import { AppError, ValidationError } from '../errors/app-errors.js';
-import type { Exposure } from '../generated/prisma/client.js';
-import { CONFIG_CHANNEL } from '../evaluation/service.js';
-import { FeatureCatalog } from './catalog.js';
-import { type ExposureReport, isPossibleFeatureName, MAX_BATCH_SIZE, type ValidExposure, validateReport } from './rules.js';
-import { type ExposureRow, ExposureWriter, exposuresByEventId, sqlState } from './write.js';
+import type { Assignments, ServedVariant, ServedVariantSink } from '../evaluation/service.js';
+import type { Exposure, PrismaClient } from '../generated/prisma/client.js';
+import type { FeatureCatalog } from './catalog.js';
+import { type ExposureReport, isPossibleFeatureName, MAX_BATCH_SIZE, type ValidExposure, validateReport } from './normalise.js';
+import { type ExposureRow, type ExposureWriter, exposuresByEventId } from './store.js';
 
 export type ExposureStatus = 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
 
@@ -38,32 +39,37 @@ export class BatchTooLargeError extends AppError {
   }
 }
 
-const recorders = new WeakMap<Services, ExposureRecorder>();
-
-/** The process's recorder (one per Services: its feature catalog is per process). */
-export function exposureRecorder(services: Services): ExposureRecorder {
-  let recorder = recorders.get(services);
-  if (!recorder) {
-    recorder = new ExposureRecorder(services);
-    recorders.set(services, recorder);
-  }
-  return recorder;
+export interface ExposureService extends ServedVariantSink {
+  /**
+   * Client reports (`recordExposures`, or `recordExposure` as a batch of one with `single`:
+   * error paths then name the input's own fields) for the caller's environment.
+   */
+  record(environment: EnvironmentRef, reports: ExposureReport[], single?: boolean): Promise<BatchResult>;
 }
 
-export class ExposureRecorder {
-  readonly catalog: FeatureCatalog;
-  readonly writer: ExposureWriter;
+interface ExposureDeps {
+  prisma: PrismaClient;
+  /** Cleared by the composition root on every config change. */
+  catalog: FeatureCatalog;
+  writer: ExposureWriter;
+  assignments: Assignments;
+}
 
-  constructor(private readonly services: Services) {
-    this.catalog = new FeatureCatalog(services.prisma, services.config.cacheTtlSeconds * 1000);
-    // PGlite runs one statement at a time anyway; on PostgreSQL half the pool is left for the rest.
-    const statements = services.db.kind === 'pglite' ? 1 : Math.max(1, Math.floor(services.config.databasePoolSize / 2));
-    this.writer = new ExposureWriter(services.prisma, statements);
-    services.hooks.environmentsChanged.push(() => this.catalog.clear());
-    // Other server processes announce their admin writes on the evaluation config channel.
-    services.db.listen(CONFIG_CHANNEL, () => this.catalog.clear()).catch((error: unknown) => {
-      services.logger.warn({ err: error }, 'exposures: not listening for config changes; relying on the cache TTL');
-    });
+export function createExposureService(deps: ExposureDeps): ExposureService {
+  return new ExposureRecorder(deps);
+}
+
+class ExposureRecorder implements ExposureService {
+  private readonly prisma: PrismaClient;
+  private readonly catalog: FeatureCatalog;
+  private readonly writer: ExposureWriter;
+  private readonly assignments: Assignments;
+
+  constructor(deps: ExposureDeps) {
+    this.prisma = deps.prisma;
+    this.catalog = deps.catalog;
+    this.writer = deps.writer;
+    this.assignments = deps.assignments;
   }
 
   /**
@@ -88,11 +94,7 @@ export class ExposureRecorder {
    * SERVER exposures for what `flags(recordExposures: true)` served: one write, no eventId,
    * exposedAt = now, and matchesAssignment true by construction.
    */
-  readonly recordServedVariants = async (
-    environment: EnvironmentRef,
-    identity: { id: number; identifier: string },
-    served: ServedVariant[],
-  ): Promise<void> => {
+  async recordServedVariants(environment: EnvironmentRef, identity: { id: number; identifier: string }, served: ServedVariant[]): Promise<void> {
     if (served.length === 0) return;
     const receivedAt = new Date();
     const rows: ExposureRow[] = served.map((variant) => ({
@@ -114,7 +116,7 @@ export class ExposureRecorder {
       // its config was read. Such a key names no option now: record only what still does.
       if (sqlState(error) !== '23503') throw error;
       const optionIds = rows.flatMap((row) => (row.optionId === null ? [] : [row.optionId]));
-      const options = await this.services.prisma.multivariateOption.findMany({
+      const options = await this.prisma.multivariateOption.findMany({
         where: { id: { in: optionIds } },
         select: { id: true, key: true },
       });
@@ -122,7 +124,7 @@ export class ExposureRecorder {
       const current = rows.filter((row) => row.optionId === null || keyOf.get(row.optionId) === row.variantKey);
       if (current.length > 0) await this.writer.write(current);
     }
-  };
+  }
 
   private async recordOnce(
     environment: EnvironmentRef,
@@ -182,7 +184,7 @@ export class ExposureRecorder {
     }));
     const written = await this.writer.write(rows);
     const duplicateEventIds = written.flatMap((w) => (w.duplicateOf === undefined ? [] : [w.duplicateOf]));
-    const originals = await exposuresByEventId(this.services.prisma, environmentId, duplicateEventIds);
+    const originals = await exposuresByEventId(this.prisma, environmentId, duplicateEventIds);
 
     toWrite.forEach(({ index }, i) => {
       const { exposure, duplicateOf } = written[i];
@@ -208,8 +210,6 @@ export class ExposureRecorder {
 
   /** For each exposure: is its variant key the one evaluation assigns its identity now? */
   private async matchesAssignment(environmentId: number, exposures: ValidExposure[]): Promise<boolean[]> {
-    const evaluation = this.services.evaluation;
-    if (!evaluation) throw new Error('services.evaluation is not set: matchesAssignment cannot be computed');
     const featureIdsByIdentifier = new Map<string, Set<number>>();
     for (const { identifier, featureId } of exposures) {
       let ids = featureIdsByIdentifier.get(identifier);
@@ -219,7 +219,7 @@ export class ExposureRecorder {
     const assignedByIdentifier = new Map<string, Map<number, string | null>>();
     await Promise.all(
       [...featureIdsByIdentifier].map(async ([identifier, featureIds]) => {
-        assignedByIdentifier.set(identifier, await evaluation.assignedVariantKeys(environmentId, identifier, [...featureIds]));
+        assignedByIdentifier.set(identifier, await this.assignments.assignedVariantKeys(environmentId, identifier, [...featureIds]));
       }),
     );
     return exposures.map(({ identifier, featureId, variantKey }) => assignedByIdentifier.get(identifier)!.get(featureId) === variantKey);

@@ -1,8 +1,9 @@
 // Test and benchmark fixtures: writes exposures straight into the tables and keeps the
 // Assignment rows exactly as the exposure recorder keeps them (SPEC.md section 5), derived
 // from the exposure rows in SQL. Not used by the server.
-import { newEnvironmentKey } from '../auth/credentials.js';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { newEnvironmentKey } from '../../src/auth/credentials.js';
+import { Prisma, type PrismaClient } from '../../src/generated/prisma/client.js';
+import { globalId } from './ids.js';
 
 type Sql = Pick<PrismaClient, '$executeRaw' | '$queryRaw'>;
 
@@ -135,7 +136,7 @@ export async function createFixtureExperiment(
   return {
     projectId: project.id,
     environmentId: environment.id,
-    environmentGlobalId: Buffer.from(`Environment:${environment.id}`).toString('base64'),
+    environmentGlobalId: globalId('Environment', environment.id),
     featureId: feature.id,
     featureName: feature.name,
     featureStateId: state.id,

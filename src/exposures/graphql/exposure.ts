@@ -1,8 +1,8 @@
-// The GraphQL `Exposure` node and the `ExposureSource` enum (SPEC.md section 5), shared by
-// the analytics queries (src/analytics) and the exposure-recording mutations (src/exposures).
-import { ExposureSource } from '../generated/prisma/enums.js';
-import { builder } from '../schema/builder.js';
-import { readableNode, readByTokens } from '../schema/nodes.js';
+// The GraphQL `Exposure` node and the `ExposureSource` enum (SPEC.md section 5): written by the
+// exposure-recording mutations, read by the analytics queries (src/analytics).
+import { ExposureSource } from '../../generated/prisma/enums.js';
+import { builder } from '../../schema/builder.js';
+import { readableNode, readByTokens } from '../../schema/nodes.js';
 
 export const ExposureSourceEnum = builder.enumType(ExposureSource, {
   name: 'ExposureSource',

@@ -2,16 +2,17 @@
 // section 5), for clients (`X-Environment-Key`) in their own environment.
 import { brandWithType } from '@pothos/core';
 import { wrapErrorIfMatches } from '@pothos/plugin-errors';
-import { ExposureType } from '../analytics/exposure-type.js';
-import type { Context, EnvironmentRef } from '../context.js';
-import { ValidationError } from '../errors/app-errors.js';
-import { ErrorInterface } from '../errors/graphql.js';
-import type { Exposure } from '../generated/prisma/client.js';
-import { builder } from '../schema/builder.js';
-import { BatchTooLargeError, type ExposureResult, exposureRecorder, type ExposureStatus } from './record.js';
-import { IDENTIFIER_MAX_BYTES, IDENTIFIER_MAX_LENGTH } from '../identities/identifier.js';
-import { EVENT_ID_MAX_LENGTH, type ExposureReport, MAX_BATCH_SIZE } from './rules.js';
-import { CHECKS_OWN_TEXT } from '../http/input-integrity.js';
+import { ExposureType } from './exposure.js';
+import type { EnvironmentRef } from '../../auth/environment-keys.js';
+import type { Context } from '../../context.js';
+import { ValidationError } from '../../errors/app-errors.js';
+import { ErrorInterface } from '../../errors/graphql.js';
+import type { Exposure } from '../../generated/prisma/client.js';
+import { builder } from '../../schema/builder.js';
+import { BatchTooLargeError, type ExposureResult, type ExposureStatus } from '../service.js';
+import { IDENTIFIER_MAX_BYTES, IDENTIFIER_MAX_LENGTH } from '../../identities/identifier.js';
+import { EVENT_ID_MAX_LENGTH, type ExposureReport, MAX_BATCH_SIZE } from '../normalise.js';
+import { CHECKS_OWN_TEXT } from '../../http/input-integrity.js';
 
 const ExposureStatusEnum = builder.enumType('ExposureStatus', {
   description: 'What became of one reported exposure.',
@@ -126,8 +127,8 @@ function errorAsValue(error: ValidationError): ValidationError {
 function callerEnvironment(context: Context): EnvironmentRef {
   // authScopes { client: true } let only clients through.
   if (context.caller.kind !== 'client') throw new Error('recordExposure(s) reached without a client caller');
-  const { environmentId, projectId, environmentKey } = context.caller;
-  return { environmentId, projectId, environmentKey };
+  const { environmentId, projectId } = context.caller;
+  return { environmentId, projectId };
 }
 
 function report(input: ExposureReport): ExposureReport {
@@ -144,7 +145,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError] },
     args: { input: t.arg({ type: RecordExposureInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
-      const { results } = await exposureRecorder(context.services).record(callerEnvironment(context), [report(input)], true);
+      const { results } = await context.services.exposures.record(callerEnvironment(context), [report(input)], true);
       const [result] = results;
       if (result.error) throw result.error;
       return { exposure: result.exposure!, duplicate: result.status === 'DUPLICATE' };
@@ -159,6 +160,6 @@ builder.mutationFields((t) => ({
     errors: { types: [BatchTooLargeError] },
     args: { input: t.arg({ type: RecordExposuresInput, required: true }) },
     resolve: (_parent, { input }, context) =>
-      exposureRecorder(context.services).record(callerEnvironment(context), input.exposures.map(report)),
+      context.services.exposures.record(callerEnvironment(context), input.exposures.map(report)),
   }),
 }));

@@ -21,7 +21,9 @@
 // ExposureWriter merges the writes of concurrent requests into one statement while earlier
 // statements are in flight: a commit (a WAL flush) per request is what limits single-exposure
 // reports, and this makes it one per group of them. Each request is still atomic on its own.
+import { sqlState } from '../db/sql-state.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import { IDENTITY_TOUCH_INTERVAL_MS } from '../identities/last-seen.js';
 import type { Exposure, ExposureSource } from '../generated/prisma/client.js';
 
 export interface ExposureRow {
@@ -53,19 +55,6 @@ interface ResultRow {
 
 const RETRYABLE_SQL_STATES = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 4;
-/** `lastSeenAt` of a known identity is refreshed when older than this. */
-const LAST_SEEN_RESOLUTION_MS = 60_000;
-
-/** The SQLSTATE of a database error as Prisma's driver adapters report it, if any. */
-export function sqlState(error: unknown): string | undefined {
-  for (let e = error as Record<string, unknown> | undefined, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const cause = (e.meta as { driverAdapterError?: { cause?: { originalCode?: unknown } } } | undefined)?.driverAdapterError?.cause;
-    if (typeof cause?.originalCode === 'string') return cause.originalCode;
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-    e = e.cause as Record<string, unknown> | undefined;
-  }
-  return undefined;
-}
 
 /** Writes the rows (answered in their order) in one statement, now. */
 export async function writeExposures(prisma: PrismaClient, rows: ExposureRow[]): Promise<WrittenExposure[]> {
@@ -183,21 +172,9 @@ export async function exposuresByEventId(prisma: PrismaClient, environmentId: nu
 }
 
 /**
- * The rows as a relation (item, "environmentId", ...): one array parameter per column. The
- * statement takes jsonRows instead: the same plan, at half the client CPU through Prisma.
+ * The rows as a relation (item, "environmentId", ... "matchesAssignment"), from one JSON parameter:
+ * the same plan as one array parameter per column, at half the client CPU through Prisma.
  */
-export function unnestRows(rows: ExposureRow[]): Prisma.Sql {
-  const column = <T>(pick: (row: ExposureRow) => T) => rows.map(pick);
-  return Prisma.sql`
-    SELECT * FROM unnest(
-      ${rows.map((_, index) => index)}::int[], ${column((r) => r.environmentId)}::int[], ${column((r) => r.featureId)}::int[],
-      ${column((r) => r.optionId)}::int[], ${column((r) => r.variantKey)}::text[], ${column((r) => r.identifier)}::text[],
-      ${column((r) => r.exposedAt)}::timestamptz[], ${column((r) => r.receivedAt)}::timestamptz[], ${column((r) => r.eventId)}::text[],
-      ${column((r) => r.source)}::"ExposureSource"[], ${column((r) => r.matchesAssignment)}::bool[]
-    ) AS t(item, "environmentId", "featureId", "optionId", "variantKey", identifier, "exposedAt", "receivedAt", "eventId", source, "matchesAssignment")`;
-}
-
-/** The rows as a relation with the columns of unnestRows, from one JSON parameter (what the server sends). */
 export function jsonRows(rows: ExposureRow[]): Prisma.Sql {
   const json = JSON.stringify(rows.map((r, item) => ({ item, ...r })));
   return Prisma.sql`
@@ -207,11 +184,12 @@ export function jsonRows(rows: ExposureRow[]): Prisma.Sql {
 
 /**
  * The statement that writes the rows. `relation` gives them as a relation with the columns of
- * unnestRows (the benchmark compares the shapes).
+ * jsonRows; bench/exposures-raw.ts measures other shapes of it through this parameter, so that
+ * it measures this very statement.
  */
 export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = jsonRows(rows)): Prisma.Sql {
   const now = new Date();
-  const stale = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS);
+  const stale = new Date(now.getTime() - IDENTITY_TOUCH_INTERVAL_MS);
   // The distinct identities, as arrays of their own: the planner then knows how many there
   // are (it would guess 200 for a GROUP BY of the input) and picks index lookups accordingly.
   const seen = new Map<string, { environmentId: number; identifier: string; seenAt: Date }>();

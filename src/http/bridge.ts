@@ -1,0 +1,44 @@
+// Node <-> Fetch: the one translation between node:http and the Fetch API (Yoga, plain routes).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+
+/** The request's headers as Fetch headers (repeated headers joined). */
+export function fetchHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+/** Writes a Fetch response to node:http: plain results in one write, streams (e.g. SSE) piped with backpressure. */
+export async function sendFetchResponse(res: ServerResponse, response: Response, beforeBody?: (type: string) => void): Promise<void> {
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => res.setHeader(name, value));
+  const type = response.headers.get('content-type') ?? '';
+  beforeBody?.(type);
+  if (!response.body) return void res.end();
+  if (type.startsWith('application/graphql-response+json') || type.startsWith('application/json') || type.startsWith('text/html')) {
+    res.end(Buffer.from(await response.arrayBuffer()));
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    Readable.fromWeb(response.body as never).on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** A GraphQL-shaped error answer (`errors[0].extensions.code`) for plain HTTP. */
+export function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+}
+
+export function sendInvalidInput(res: ServerResponse, message: string): void {
+  sendError(res, 400, 'INVALID_INPUT', message);
+}

@@ -1,0 +1,169 @@
+// /graphql: Yoga with its plugins (document limits, introspection, input integrity, compiled
+// execution) and error masking, and the handler that feeds it node:http requests.
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { useGraphQlJit } from '@envelop/graphql-jit';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, validate } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { Services } from '../composition.js';
+import type { Config } from '../config.js';
+import { MAX_QUERY_BREADTH } from '../config.js';
+import type { Context } from '../context.js';
+import { schema } from '../schema/index.js';
+import { readBody } from './body.js';
+import { fetchHeaders, sendFetchResponse, sendJson, sendInvalidInput } from './bridge.js';
+import { exceededDocumentLimit } from './document-limits.js';
+import { renderGraphiQLPage } from './graphiql/assets.js';
+import { setPageSecurityHeaders } from './headers.js';
+import { percentEncodedProblem, useInputIntegrity } from './input-integrity.js';
+
+export interface ServerContext {
+  requestId: string;
+  logger: Logger;
+}
+
+export type GraphQLYoga = YogaServerInstance<ServerContext, Context>;
+
+const DEFAULT_QUERY = `# flagledger: send your admin token as a header, e.g.
+#   { "Authorization": "Bearer flt_..." }
+# or a client key: { "X-Environment-Key": "env_..." }
+{
+  viewer { kind scopes }
+}
+`;
+
+export function createGraphQLYoga(services: Services): GraphQLYoga {
+  return createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    // readBody already enforces BODY_LIMIT_BYTES; Yoga's own limit would stream every body
+    // through another pipe (measured: a sixth of `flags` throughput).
+    maxRequestBodySize: false,
+    // Compiled execution (graphql-jit): `flags` answers hundreds of fields per request, and
+    // graphql-js's interpreter would spend most of the request on them (BENCHMARKS.md).
+    // The document limits come first: nothing may parse, cache or compile a document before
+    // its size is known to be sane. Input integrity runs before the compiled executor, which
+    // would otherwise see JSON literals without their variables.
+    plugins: [documentLimits(services.config), introspectionLimit(services.config), useInputIntegrity(), useGraphQlJit()],
+    // CORS is answered in the app, for every route alike.
+    cors: false,
+    landingPage: false,
+    logging: false,
+    graphiql: { title: 'flagledger GraphiQL', defaultQuery: DEFAULT_QUERY },
+    renderGraphiQL: renderGraphiQLPage,
+    maskedErrors: {
+      maskError(error, message) {
+        const original = isGraphQLError(error) ? error.originalError : error;
+        // Errors raised as GraphQLErrors on purpose (auth, validation, limits) pass as they are.
+        if (isGraphQLError(error) && (!original || isGraphQLError(original))) return error;
+        services.logger.error({ err: original }, 'unexpected error while resolving a request');
+        return new GraphQLError(message, {
+          nodes: isGraphQLError(error) ? error.nodes : undefined,
+          path: isGraphQLError(error) ? error.path : undefined,
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        });
+      },
+    },
+    context: async ({ request, requestId, logger }) => ({
+      services,
+      prisma: services.prisma,
+      caller: await services.resolveCaller(request.headers),
+      readOnly: request.method === 'GET' || request.method === 'HEAD',
+      requestId,
+      logger,
+    }),
+  });
+}
+
+const ACCEPTED_CONTENT_TYPES = ['application/json', 'application/graphql-response+json'];
+
+/**
+ * Only JSON bodies execute: a browser sends form and text/plain bodies cross-origin without a
+ * preflight, so accepting them would let any web page run mutations with a visitor's network
+ * position.
+ */
+function acceptedContentType(header: string | undefined): boolean {
+  const type = header?.split(';', 1)[0].trim().toLowerCase();
+  return type !== undefined && ACCEPTED_CONTENT_TYPES.includes(type);
+}
+
+/** Serves one /graphql request through Yoga. */
+export async function handleGraphQL(
+  yoga: GraphQLYoga,
+  config: Config,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  context: ServerContext,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  if (method === 'POST' && !acceptedContentType(req.headers['content-type'])) {
+    res.setHeader('accept-post', ACCEPTED_CONTENT_TYPES.join(', '));
+    return sendJson(res, 415, {
+      errors: [
+        {
+          message: `POST /graphql takes a body of type ${ACCEPTED_CONTENT_TYPES.join(' or ')}.`,
+          extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' },
+        },
+      ],
+    });
+  }
+  const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, config.bodyLimitBytes);
+  if (body) {
+    // Yoga decodes bodies leniently: bytes that are not UTF-8 would become U+FFFD.
+    if (!isUtf8(body)) return sendInvalidInput(res, 'The request body is not valid UTF-8.');
+    const formProblem = /^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '') ? percentEncodedProblem(body.toString()) : undefined;
+    if (formProblem) return sendInvalidInput(res, formProblem);
+  }
+  const headers = fetchHeaders(req);
+  // Yoga reads JSON bodies only when they say application/json.
+  if (method === 'POST') headers.set('content-type', 'application/json');
+  const response = await yoga.fetch(new URL(url.pathname + url.search, 'http://localhost'), { method, headers, body: body as BodyInit | undefined }, context);
+  await sendFetchResponse(res, response, (type) => {
+    if (type.startsWith('text/html')) setPageSecurityHeaders(res);
+  });
+}
+
+function limitError(message: string, code: string, status: number): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, http: { status } } });
+}
+
+/** Refuses oversized documents before Yoga parses, validates, caches or compiles them. */
+function documentLimits(config: Config): Plugin {
+  const limits = {
+    maxTokens: config.maxQueryTokens,
+    maxAliases: config.maxQueryAliases,
+    maxFields: MAX_QUERY_BREADTH,
+    maxNesting: Math.max(64, 2 * config.maxQueryDepth),
+  };
+  return {
+    onParams({ params, setResult }) {
+      if (typeof params.query !== 'string') return;
+      const exceeded = exceededDocumentLimit(params.query, limits);
+      if (exceeded) setResult({ errors: [limitError(exceeded.message, 'QUERY_TOO_LARGE', 400)] });
+    },
+  };
+}
+
+/** With INTROSPECTION off, only tokens may ask for the schema. */
+function introspectionLimit(config: Config): Plugin<Context> {
+  if (config.introspection) return {};
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const caller = (args.contextValue as Context).caller;
+      if (caller.kind === 'token') return;
+      const errors = validate(args.schema, args.document, [NoSchemaIntrospectionCustomRule]);
+      if (errors.length) {
+        setResultAndStopExecution({
+          errors: [limitError('Introspection is turned off for client keys and anonymous callers.', 'INTROSPECTION_DISABLED', 403)],
+        });
+      }
+    },
+  };
+}
+
+/** By name too: a dependency may carry its own copy of graphql-js (CJS beside ESM). */
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError || (error instanceof Error && error.name === 'GraphQLError');
+}
