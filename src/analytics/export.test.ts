@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { hashSecret, newTokenSecret } from '../auth/credentials.js';
-import { EXPORT_COLUMNS, EXPORT_PAGE_SIZE } from './export.js';
+import { EXPORT_COLUMNS, EXPORT_PAGE_SIZE } from '../http/exposure-export.js';
 import { createFixtureExperiment, type FixtureExperiment, type FixtureExposure, writeExposures } from '../../test/helpers/analytics-fixtures.js';
 import { globalId } from '../../test/helpers/ids.js';
 

@@ -2,7 +2,7 @@
 // plain routes, /graphql) and what every request gets (request id, CORS, target checks, drain).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { exposureExportRoute } from '../analytics/export.js';
+import { exposureExportRoute } from './exposure-export.js';
 import { authFailure, authScopes } from '../auth/scopes.js';
 import type { Services } from '../composition.js';
 import { BodyTooLargeError } from './body.js';

@@ -37,12 +37,8 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { echo, shortenMessage } from '../errors/echo.js';
+import { CHECKS_OWN_TEXT } from '../schema/extensions.js';
 
-/**
- * Extension of an input object type whose string fields its domain checks item by item (a
- * batch answers each item on its own, so one bad item must not refuse the others).
- */
-export const CHECKS_OWN_TEXT = 'checksOwnText';
 
 function checksOwnText(type: GraphQLInputType | null | undefined): boolean {
   return !!type && getNamedType(type).extensions?.[CHECKS_OWN_TEXT] === true;

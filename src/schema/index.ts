@@ -1,5 +1,5 @@
 // Builds the GraphQL schema from every domain's types.
-import '../errors/graphql.js';
+import './errors.js';
 import '../evaluation/graphql.js';
 import '../features/graphql/index.js';
 import '../targeting/graphql/index.js';

@@ -6,13 +6,13 @@ import { ExposureType } from './exposure.js';
 import type { EnvironmentRef } from '../../auth/environment-keys.js';
 import type { Context } from '../../context.js';
 import { ValidationError } from '../../errors/app-errors.js';
-import { ErrorInterface } from '../../errors/graphql.js';
+import { ErrorInterface } from '../../schema/errors.js';
 import type { Exposure } from '../../generated/prisma/client.js';
 import { builder } from '../../schema/builder.js';
 import { BatchTooLargeError, type ExposureResult, type ExposureStatus } from '../service.js';
 import { IDENTIFIER_MAX_BYTES, IDENTIFIER_MAX_LENGTH } from '../../identities/identifier.js';
 import { EVENT_ID_MAX_LENGTH, type ExposureReport, MAX_BATCH_SIZE } from '../normalise.js';
-import { CHECKS_OWN_TEXT } from '../../http/input-integrity.js';
+import { CHECKS_OWN_TEXT } from '../../schema/extensions.js';
 
 const ExposureStatusEnum = builder.enumType('ExposureStatus', {
   description: 'What became of one reported exposure.',

@@ -1,6 +1,6 @@
 // GraphQL shapes of the features' own expected failures (listed in the mutations' result unions).
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { ErrorInterface } from '../../errors/graphql.js';
+import { ErrorInterface } from '../../schema/errors.js';
 import { builder } from '../../schema/builder.js';
 import { VariantKeyError, WeightsError } from '../errors.js';
 

@@ -1,5 +1,5 @@
 // GraphQL shapes of targeting's own expected failures (listed in the mutations' result unions).
-import { ErrorInterface } from '../../errors/graphql.js';
+import { ErrorInterface } from '../../schema/errors.js';
 import { builder } from '../../schema/builder.js';
 import { DuplicatePriorityError, type RuleProblem, SegmentInUseError, SegmentRulesError } from '../errors.js';
 

@@ -1,8 +1,8 @@
 // GraphQL shapes of the expected failures: the `Error` interface, the `ErrorCode` enum,
 // and the error object types that mutation result unions list.
-import { builder } from '../schema/builder.js';
-import { AppError, DuplicateNameError, NotFoundError, ValidationError } from './app-errors.js';
-import { ERROR_CODES } from './codes.js';
+import { builder } from './builder.js';
+import { AppError, DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
+import { ERROR_CODES } from '../errors/codes.js';
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', { values: ERROR_CODES });
 

@@ -5,16 +5,16 @@
 // one page is read ahead while the previous one is written, and writing waits for 'drain'
 // whenever the socket's buffer is full, so a slow client slows the reads down instead of
 // filling the heap. The export ends at the settled horizon taken when it starts (see
-// horizon.ts): everything up to the last row sent is final, and the next run picks up what
+// analytics/horizon.ts): everything up to the last row sent is final, and the next run picks up what
 // was written meanwhile.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify } from 'csv-stringify/sync';
 import type { Database } from '../db/database.js';
 import { AppError, httpStatusOf } from '../errors/app-errors.js';
-import { sendError } from '../http/bridge.js';
-import type { HttpRoute, RouteContext } from '../http/route.js';
+import { sendError } from './bridge.js';
+import type { HttpRoute, RouteContext } from './route.js';
 import { decodeGlobalId } from '../schema/global-id.js';
-import { resolveAnalyticsScope } from './scope.js';
+import { resolveAnalyticsScope } from '../analytics/scope.js';
 
 export const EXPORT_PAGE_SIZE = 5000;
 
