@@ -49,7 +49,8 @@ describe.each(databaseKinds)('the option key guard migration on %s', (kind) => {
       return { renamed, other, stranded, moved, fine };
     });
 
-    expect((await migrate(database.db)).applied).toEqual([GUARD]);
+    // The guard and every migration after it.
+    expect((await migrate(database.db)).applied).toEqual(names.slice(names.indexOf(GUARD)));
     const rows = await database.db.withSession((s) =>
       s.query<{ id: number; optionId: number | null; variantKey: string }>(`SELECT id::int, "optionId", "variantKey" FROM "Exposure" ORDER BY id`),
     );
