@@ -143,6 +143,14 @@ describe.each(databaseKinds)('OFREP on %s', (kind) => {
       }
     });
 
+    it('uses the cached config of flags: no config load and no identity write on a warm request', async () => {
+      await ofrep('', { context: { targetingKey: 'warm' } });
+      const { configLoads, identityStatements } = server.counters;
+      await ofrep('', { context: { targetingKey: 'warm', plan: 'x' } });
+      await ofrep('/split-flag', { context: { targetingKey: 'warm-2' } });
+      expect(server.counters).toMatchObject({ configLoads, identityStatements });
+    });
+
     it('does not store the context as traits', async () => {
       await ofrep('/text-flag', { context: { targetingKey: 'transient-user', plan: 'pro' } });
       await ofrep('', { context: { targetingKey: 'transient-user', plan: 'pro' } });

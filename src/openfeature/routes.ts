@@ -1,6 +1,7 @@
 // The OFREP routes (SPEC.md section 10): single and bulk evaluation, and the SSE stream of
 // change notifications the bulk response points at.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import type { Caller } from '../auth/credentials.js';
 import { readBody, BodyTooLargeError } from '../http/body.js';
 import { fetchHeaders, sendJson } from '../http/bridge.js';
@@ -40,6 +41,14 @@ function clientEnvironment(caller: Caller) {
   return { environmentId: caller.environmentId, projectId: caller.projectId };
 }
 
+/** OFREP's failure shapes; anything unexpected is logged and answered 500 without internals. */
+function answerFailure(res: ServerResponse, error: unknown, logger: Logger, key?: string): void {
+  if (error instanceof OfrepError) return sendFailure(res, error, key);
+  logger.error({ err: error }, 'OFREP evaluation failed');
+  if (res.headersSent) return void res.destroy();
+  sendJson(res, 500, { errorCode: 'GENERAL', errorDetails: 'An internal server error occurred.' });
+}
+
 function sendFailure(res: ServerResponse, error: OfrepError, key?: string): void {
   sendJson(res, error.status, key === undefined ? { errorCode: error.code, errorDetails: error.message } : { key, errorCode: error.code, errorDetails: error.message });
 }
@@ -70,7 +79,7 @@ const single: HttpRoute = {
   prefix: true,
   scopes: ['client'],
   credentials: ofrepCredentials,
-  async handle(req, res, { services, caller, url }) {
+  async handle(req, res, { services, caller, url, logger }) {
     const encoded = url.pathname.slice(OFREP_FLAGS_PATH.length + 1);
     let key: string | undefined;
     try {
@@ -79,8 +88,7 @@ const single: HttpRoute = {
       const result = await services.openfeature.evaluateFlag(clientEnvironment(caller), key, context);
       sendJson(res, 200, result);
     } catch (error) {
-      if (error instanceof OfrepError) return sendFailure(res, error, key ?? encoded.slice(0, 200));
-      throw error;
+      answerFailure(res, error, logger, key ?? encoded.slice(0, 200));
     }
   },
 };
@@ -90,7 +98,7 @@ const bulk: HttpRoute = {
   path: OFREP_FLAGS_PATH,
   scopes: ['client'],
   credentials: ofrepCredentials,
-  async handle(req, res, { services, caller, url }) {
+  async handle(req, res, { services, caller, url, logger }) {
     try {
       const context = await readContext(req);
       const { etag, flags } = await services.openfeature.evaluateFlags(clientEnvironment(caller), context);
@@ -103,8 +111,7 @@ const bulk: HttpRoute = {
       const environmentKey = ofrepCredentials(fetchHeaders(req), url).get('x-environment-key') ?? '';
       sendJson(res, 200, { flags, eventStreams: [{ type: 'sse', url: eventsUrl(req, environmentKey) }] });
     } catch (error) {
-      if (error instanceof OfrepError) return sendFailure(res, error);
-      throw error;
+      answerFailure(res, error, logger);
     }
   },
 };
