@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { CreateFeature, CreateProject, UpdateFeatureState } from '../../test/helpers/documents.js';
 import { eventually } from '../../test/helpers/eventually.js';
+import { globalId } from '../../test/helpers/ids.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 
 describe.each(databaseKinds)('OFREP on %s', (kind) => {
@@ -221,6 +222,42 @@ describe('OFREP event streams beyond OFREP_MAX_STREAMS', () => {
       expect(await closed).toBe('ended');
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe.each(databaseKinds.filter((k) => k === 'postgres'))('OFREP event stream across server processes on %s', (kind) => {
+  it("sends refetchEvaluation when another process changes the environment's config, and not for other environments", async () => {
+    const first = await startTestServer(kind, { config: { cacheTtlSeconds: 3600 } });
+    const second = await startTestServer(kind, { database: first.database, keepDatabase: true, config: { cacheTtlSeconds: 3600 } });
+    const controller = new AbortController();
+    try {
+      await first.services.configChanges.listening;
+      const [dev, prod] = ['development', 'production'].map((name) => first.demo.environments.find((e) => e.name === name)!.key);
+      const response = await fetch(`${first.url}/ofrep/v1/events?environmentKey=${prod}`, { signal: controller.signal });
+      const reader = response.body!.getReader();
+      let text = '';
+      const reading = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          text += new TextDecoder().decode(value);
+        }
+      })().catch(() => {});
+      await eventually(() => expect(text).toContain(': connected'), { timeoutMs: 10_000, what: 'the stream opening' });
+
+      const stateOf = (key: string) =>
+        second.services.prisma.featureState.findFirstOrThrow({ where: { environment: { key }, feature: { name: 'checkout_button' } } });
+      // A change of another environment first: its notice must not reach this stream.
+      await second.data(UpdateFeatureState, { input: { id: globalId('FeatureState', (await stateOf(dev)).id), value: 'Dev only' } });
+      await second.data(UpdateFeatureState, { input: { id: globalId('FeatureState', (await stateOf(prod)).id), value: 'Prod change' } });
+      await eventually(() => expect(text).toContain('refetchEvaluation'), { timeoutMs: 10_000, what: 'a refetch event from the other process' });
+      expect(text.match(/refetchEvaluation/g)).toHaveLength(1);
+      controller.abort();
+      await reading;
+    } finally {
+      await second.close();
+      await first.close();
     }
   });
 });
