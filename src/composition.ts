@@ -16,6 +16,7 @@ import { createExposureService, type ExposureService } from './exposures/service
 import { ExposureWriter } from './exposures/store.js';
 import { createFeatureService, type FeatureService } from './features/service.js';
 import type { PrismaClient } from './generated/prisma/client.js';
+import { createOpenFeatureService, type OpenFeatureService } from './openfeature/service.js';
 import { createProjectService, type ProjectService } from './projects/service.js';
 import { createTargetingService, type TargetingService } from './targeting/service.js';
 
@@ -34,6 +35,7 @@ export interface Services {
   features: FeatureService;
   projects: ProjectService;
   targeting: TargetingService;
+  openfeature: OpenFeatureService;
   horizon: ExposureHorizon;
 }
 
@@ -67,6 +69,10 @@ export function compose(config: Config, db: Database, logger: Logger, options: C
   const assignments = createAssignments({ configs, identities });
   const exposures = createExposureService({ prisma, catalog, writer: new ExposureWriter(prisma, exposureStatements), assignments });
 
+  const evaluation = createEvaluation({ configs, identities, servedVariants: exposures });
+  // Experiments pass their `metadata` source here (experimentId, experimentIteration).
+  const openfeature = createOpenFeatureService({ evaluation, configChanges, maxStreams: config.ofrepMaxStreams });
+
   return {
     config,
     db,
@@ -74,12 +80,13 @@ export function compose(config: Config, db: Database, logger: Logger, options: C
     logger,
     configChanges,
     resolveCaller: createCallerResolver({ prisma, environmentKeys: new EnvironmentKeyCache(prisma) }),
-    evaluation: createEvaluation({ configs, identities, servedVariants: exposures }),
+    evaluation,
     assignments,
     exposures,
     features: createFeatureService({ prisma }),
     projects: createProjectService({ prisma }),
     targeting: createTargetingService({ prisma }),
+    openfeature,
     horizon: new ExposureHorizon(prisma),
   };
 }

@@ -23,6 +23,8 @@ export interface Config {
   /** Whether client keys and anonymous callers may introspect the schema (tokens always may). */
   introspection: boolean;
   shutdownTimeoutMs: number;
+  /** Open OFREP event streams (SSE) one process serves; more are refused with 503. */
+  ofrepMaxStreams: number;
 }
 
 /** Most field selections a query may make (fragments expanded); also checked before parsing. */
@@ -87,5 +89,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     introspection: boolean(env, 'INTROSPECTION', true),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    ofrepMaxStreams: integer(env, 'OFREP_MAX_STREAMS', 1000, 0, 1_000_000),
   };
 }

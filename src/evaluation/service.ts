@@ -34,9 +34,27 @@ export interface Assignments {
   assignedVariantKeys(environmentId: number, identifier: string, featureIds: number[]): Promise<Map<number, string | null>>;
 }
 
+/** A flag evaluated for a context, with what callers outside GraphQL need to describe it. */
+export interface ContextFlag {
+  flag: FlagResult;
+  /** The feature has live variants (its result depends on the identifier). */
+  multivariate: boolean;
+}
+
+export interface ContextEvaluation {
+  /** The config evaluated: a new object whenever it was changed or reloaded, undefined when none. */
+  config: object | undefined;
+  flags: ContextFlag[];
+}
+
 export interface EvaluationService {
   /** Every live flag of the caller's environment, by name; or only `name`'s. */
   evaluate(environment: EnvironmentRef, request: EvaluationRequest, name?: string): Promise<FlagResult[]>;
+  /**
+   * Like `evaluate`, from the same cached config, but the traits are this evaluation's only:
+   * nothing is stored and stored traits are not read (OpenFeature sends the whole context).
+   */
+  evaluateContext(environment: EnvironmentRef, context: { identifier?: string; traits?: Traits }, name?: string): Promise<ContextEvaluation>;
 }
 
 interface EvaluationDeps {
@@ -100,6 +118,23 @@ export function createEvaluation({
         await servedVariants.recordServedVariants(environment, { id: identity.id, identifier: identity.identifier }, served);
       }
       return flags;
+    },
+
+    async evaluateContext(environment, context, name) {
+      const identifier = context.identifier === undefined ? undefined : checkIdentifier(context.identifier);
+      const traits = checkTraits(context.traits);
+      const configOrPromise = configs.get(environment.environmentId);
+      const config = configOrPromise instanceof Promise ? await configOrPromise : configOrPromise;
+      if (!config) return { config: undefined, flags: [] };
+      const evaluation = config.engine.forIdentity(identifier === undefined ? null : { identifier, traits: traits ?? {} });
+      const named = name === undefined ? undefined : config.featuresByName.get(name);
+      const features = name === undefined ? config.features : named ? [named] : [];
+      const flags: ContextFlag[] = [];
+      for (const feature of features) {
+        const flag = evaluation.flag(feature.name);
+        if (flag) flags.push({ flag, multivariate: feature.multivariate });
+      }
+      return { config, flags };
     },
   };
 }

@@ -12,11 +12,12 @@ import { GRAPHIQL_ASSET_PREFIX, graphiqlAssets } from './graphiql/assets.js';
 import { answerCors, setPageSecurityHeaders } from './headers.js';
 import { health, ready } from './health.js';
 import { requestTargetProblem } from './input-integrity.js';
+import { ofrepRoutes } from '../openfeature/routes.js';
 import type { HttpRoute, RouteContext } from './route.js';
 import { createGraphQLYoga, type GraphQLYoga, handleGraphQL } from './yoga.js';
 
 /** The plain routes beside /graphql. */
-const routes: HttpRoute[] = [exposureExportRoute];
+const routes: HttpRoute[] = [exposureExportRoute, ...ofrepRoutes];
 
 export interface App {
   server: Server;
@@ -51,7 +52,7 @@ export function createApp(services: Services): App {
       if (url.pathname === '/health') return health(res);
       if (url.pathname === '/ready') return await ready(services, res);
       if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX) && (req.method === 'GET' || req.method === 'HEAD')) return await graphiqlAsset(req, res, url);
-      const route = routes.find((r) => r.path === url.pathname && r.method === req.method);
+      const route = routes.find((r) => (r.prefix ? url.pathname.startsWith(r.path) : r.path === url.pathname) && r.method === req.method);
       if (route) return await plainRoute(route, req, res, { requestId, logger, url });
       if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'not found' });
       await handleGraphQL(yoga, services.config, req, res, url, { requestId, logger });
@@ -67,7 +68,8 @@ export function createApp(services: Services): App {
 
   /** Resolves the caller and checks the route's scopes with the GraphQL scope table. */
   async function plainRoute(route: HttpRoute, req: IncomingMessage, res: ServerResponse, request: Omit<RouteContext, 'services' | 'caller'>) {
-    const caller = await services.resolveCaller(fetchHeaders(req));
+    const headers = fetchHeaders(req);
+    const caller = await services.resolveCaller(route.credentials ? route.credentials(headers, request.url) : headers);
     const granted = authScopes(caller);
     if (!route.scopes.some((scope) => granted[scope])) {
       const failure = authFailure(caller);
@@ -94,5 +96,13 @@ export function createApp(services: Services): App {
   server.keepAliveTimeout = 65_000;
   const connections = trackConnections(server);
 
-  return { server, yoga, drain: (timeoutMs) => connections.drain(timeoutMs) };
+  return {
+    server,
+    yoga,
+    drain: (timeoutMs) => {
+      // Event streams never finish on their own: ended first, so the drain does not wait on them.
+      services.openfeature.closeStreams();
+      return connections.drain(timeoutMs);
+    },
+  };
 }

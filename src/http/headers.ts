@@ -12,7 +12,7 @@ export function answerCors(req: IncomingMessage, res: ServerResponse, allowed: '
   res.setHeader('access-control-expose-headers', 'x-request-id, x-exposure-horizon, etag');
   if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return false;
   res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-  res.setHeader('access-control-allow-headers', 'authorization, content-type, accept, x-environment-key, x-request-id, if-none-match');
+  res.setHeader('access-control-allow-headers', 'authorization, content-type, accept, x-environment-key, x-api-key, x-request-id, if-none-match');
   res.setHeader('access-control-max-age', '600');
   res.writeHead(204, { 'content-length': '0' });
   res.end();

@@ -17,6 +17,10 @@ export interface RouteContext {
 export interface HttpRoute {
   method: 'GET' | 'POST';
   path: string;
+  /** `path` is a prefix (the rest of the path is the route's to read). */
+  prefix?: boolean;
+  /** Maps a route's own credential headers onto the shared ones before the caller is resolved. */
+  credentials?: (headers: Headers, url: URL) => Headers;
   /** The caller needs one of these (the same table as the GraphQL scopes); checked before `handle`. */
   scopes: AuthScope[];
   handle(req: IncomingMessage, res: ServerResponse, context: RouteContext): Promise<void>;

@@ -1,0 +1,108 @@
+// OFREP evaluation (SPEC.md section 10) on the one evaluation path of `flags`, and the
+// change-notification streams of this process.
+import { hash, randomUUID } from 'node:crypto';
+import type { EnvironmentRef } from '../auth/environment-keys.js';
+import type { ConfigChanges } from '../db/config-changes.js';
+import type { EvaluationService } from '../evaluation/service.js';
+import {
+  contextFingerprint,
+  describeFlag,
+  flagNotFound,
+  type OfrepContext,
+  type OfrepMetadata,
+  type OfrepResult,
+} from './normalise.js';
+import { OfrepError } from './errors.js';
+
+/**
+ * Flat metadata a flag result carries beyond `segment` (experiments add `experimentId` and
+ * `experimentIteration` here). Called for every flag evaluated: it must be synchronous and cheap.
+ */
+export type FlagMetadataSource = (environment: EnvironmentRef, featureName: string, variant: string | null) => OfrepMetadata | undefined;
+
+export interface BulkEvaluation {
+  /** Over the config evaluated and the context: a new context never matches an old ETag. */
+  etag: string;
+  flags: OfrepResult[];
+}
+
+/** One open event stream: `notify` writes a refetch event, `close` ends it. */
+export interface StreamListener {
+  notify(): void;
+  close(): void;
+}
+
+export interface OpenFeatureService {
+  evaluateFlag(environment: EnvironmentRef, key: string, context: OfrepContext): Promise<OfrepResult>;
+  evaluateFlags(environment: EnvironmentRef, context: OfrepContext): Promise<BulkEvaluation>;
+  /** Registers a stream of `environmentId`; undefined when this process has no room (or is draining). */
+  openStream(environmentId: number, listener: StreamListener): (() => void) | undefined;
+  /** Ends every stream and refuses new ones (drain). */
+  closeStreams(): void;
+}
+
+export interface OpenFeatureDeps {
+  evaluation: EvaluationService;
+  configChanges: ConfigChanges;
+  maxStreams: number;
+  metadata?: FlagMetadataSource;
+}
+
+export function createOpenFeatureService({ evaluation, configChanges, maxStreams, metadata }: OpenFeatureDeps): OpenFeatureService {
+  // A config object is replaced whenever it changes (or is reloaded): its version is its identity.
+  const versions = new WeakMap<object, string>();
+  const versionOf = (config: object | undefined): string => {
+    if (!config) return 'none';
+    let version = versions.get(config);
+    if (!version) versions.set(config, (version = randomUUID()));
+    return version;
+  };
+
+  const streams = new Map<number, Set<StreamListener>>();
+  let streamCount = 0;
+  let closed = false;
+  configChanges.subscribe((environmentIds) => {
+    const affected = environmentIds ? environmentIds.map((id) => streams.get(id)) : [...streams.values()];
+    for (const listeners of affected) if (listeners) for (const listener of listeners) listener.notify();
+  });
+
+  return {
+    async evaluateFlag(environment, key, context) {
+      const { flags } = await evaluation.evaluateContext(environment, context, key);
+      const [evaluated] = flags;
+      if (!evaluated) throw flagNotFound(key);
+      if (evaluated.multivariate && context.identifier === undefined) {
+        throw new OfrepError(400, 'TARGETING_KEY_MISSING', `Flag '${key}' has variants: send a targetingKey in the context.`);
+      }
+      return describeFlag(evaluated, context.identifier !== undefined, metadata?.(environment, key, evaluated.flag.variant));
+    },
+
+    async evaluateFlags(environment, context) {
+      const { config, flags } = await evaluation.evaluateContext(environment, context);
+      const hasIdentity = context.identifier !== undefined;
+      const etag = `"${hash('sha256', `${versionOf(config)}\n${contextFingerprint(context)}`, 'base64url')}"`;
+      return {
+        etag,
+        flags: flags.map((evaluated) => describeFlag(evaluated, hasIdentity, metadata?.(environment, evaluated.flag.name, evaluated.flag.variant))),
+      };
+    },
+
+    openStream(environmentId, listener) {
+      if (closed || streamCount >= maxStreams) return undefined;
+      let listeners = streams.get(environmentId);
+      if (!listeners) streams.set(environmentId, (listeners = new Set()));
+      listeners.add(listener);
+      streamCount++;
+      return () => {
+        if (!listeners.delete(listener)) return;
+        streamCount--;
+        if (listeners.size === 0) streams.delete(environmentId);
+      };
+    },
+
+    closeStreams() {
+      closed = true;
+      for (const listeners of [...streams.values()]) for (const listener of [...listeners]) listener.close();
+    },
+  };
+}
