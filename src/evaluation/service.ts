@@ -3,6 +3,7 @@
 import type { EnvironmentRef } from '../auth/environment-keys.js';
 import type { FlagResult, IdentityContext } from '../engine/index.js';
 import type { EvaluationConfigCache } from './cache.js';
+import type { ConfiguredFeature } from './config.js';
 import type { IdentityStore, KnownIdentity } from './identities.js';
 import { checkIdentifier, checkTraits, invalidInput, type Traits } from './inputs.js';
 
@@ -50,12 +51,13 @@ export function createAssignments({ configs, identities }: EvaluationDeps): Assi
       const assigned = new Map<number, string | null>();
       const config = await configs.get(environmentId);
       if (!config) return assigned;
-      const known = identities.known(environmentId, identifier);
-      const evaluation = config.engine.forIdentity(known ? identityContext(known) : { identifier });
+      const stored = await identities.stored(environmentId, identifier);
+      const evaluation = config.engine.forIdentity(stored ? identityContext(stored) : { identifier });
       for (const featureId of featureIds) {
         const feature = config.featuresById.get(featureId);
         if (!feature) continue;
-        assigned.set(featureId, evaluation.flag(feature.name)?.variant ?? null);
+        const flag = evaluation.flag(feature.name);
+        assigned.set(featureId, flag ? withIdentityOverride(flag, feature, stored).variant : null);
       }
       return assigned;
     },
@@ -89,8 +91,9 @@ export function createEvaluation({
       const named = name === undefined ? undefined : config.featuresByName.get(name);
       const features = name === undefined ? config.features : named ? [named] : [];
       for (const feature of features) {
-        const flag = evaluation.flag(feature.name);
-        if (!flag) continue;
+        const engineFlag = evaluation.flag(feature.name);
+        if (!engineFlag) continue;
+        const flag = withIdentityOverride(engineFlag, feature, identity);
         flags.push(flag);
         if (feature.multivariate && flag.variant !== null) {
           served.push({ featureId: feature.featureId, optionId: feature.optionIdByVariantKey.get(flag.variant) ?? null, variantKey: flag.variant });
@@ -102,6 +105,16 @@ export function createEvaluation({
       return flags;
     },
   };
+}
+
+export const REASON_IDENTITY_OVERRIDE = 'IDENTITY_OVERRIDE';
+
+/** The identity's own override, above every segment (no split: it serves one value). */
+function withIdentityOverride(flag: FlagResult, feature: ConfiguredFeature, identity: KnownIdentity | undefined): FlagResult {
+  const override = identity?.overrides.get(feature.featureId);
+  if (!override) return flag;
+  const value = 'value' in override ? override.value : feature.value;
+  return { name: flag.name, enabled: override.enabled, value, reason: REASON_IDENTITY_OVERRIDE, variant: null };
 }
 
 function identityContext(identity: KnownIdentity): IdentityContext {
