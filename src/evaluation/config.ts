@@ -31,6 +31,11 @@ export interface OverrideMetadata {
   segment: string;
 }
 
+/** Put on every segment context: matched segments come back with their ids. */
+export interface SegmentMetadata {
+  id: number;
+}
+
 /** Statements issued by one load, whatever the environment holds. */
 export const STATEMENTS_PER_LOAD = 4;
 
@@ -183,7 +188,7 @@ function buildEvaluationConfig(
     else overridesBySegment.set(override.segmentId, [override]);
   }
   // A Map keeps segments in id order (a plain object would too, for integer-like keys).
-  const segmentContexts = new Map<string, SegmentContext<unknown, OverrideMetadata>>();
+  const segmentContexts = new Map<string, SegmentContext<SegmentMetadata, OverrideMetadata>>();
   for (const segment of segmentRows) {
     const segmentOverrides: FeatureContext<OverrideMetadata>[] = [];
     for (const override of overridesBySegment.get(segment.segmentId) ?? []) {
@@ -205,6 +210,7 @@ function buildEvaluationConfig(
       name: segment.name,
       rules: segment.rules as SegmentRule[],
       overrides: segmentOverrides,
+      metadata: { id: segment.segmentId },
     });
   }
 

@@ -3,7 +3,7 @@
 import type { EnvironmentRef } from '../auth/environment-keys.js';
 import type { FlagResult, IdentityContext } from '../engine/index.js';
 import type { EvaluationConfigCache } from './cache.js';
-import type { ConfiguredFeature } from './config.js';
+import type { ConfiguredFeature, SegmentMetadata } from './config.js';
 import type { IdentityStore, KnownIdentity } from './identities.js';
 import { checkIdentifier, checkTraits, invalidInput, type Traits } from './inputs.js';
 
@@ -38,6 +38,8 @@ export interface Assignments {
 export interface EvaluationService {
   /** Every live flag of the caller's environment, by name; or only `name`'s. */
   evaluate(environment: EnvironmentRef, request: EvaluationRequest, name?: string): Promise<FlagResult[]>;
+  /** The ids of the segments an identity's stored traits match now, as `flags` evaluates them, in id order. */
+  matchedSegmentIds(environmentId: number, identifier: string): Promise<number[]>;
 }
 
 interface EvaluationDeps {
@@ -70,6 +72,12 @@ export function createEvaluation({
   servedVariants,
 }: EvaluationDeps & { servedVariants: ServedVariantSink }): EvaluationService {
   return {
+    async matchedSegmentIds(environmentId, identifier) {
+      const [config, stored] = await Promise.all([configs.get(environmentId), identities.stored(environmentId, identifier)]);
+      if (!config) return [];
+      const { segments } = config.engine.forIdentity(stored ? identityContext(stored) : { identifier });
+      return segments.map((segment) => (segment.metadata as unknown as SegmentMetadata).id);
+    },
     async evaluate(environment, request, name) {
       const identifier = request.identifier === null || request.identifier === undefined ? undefined : checkIdentifier(request.identifier);
       const traits = checkTraits(request.traits);

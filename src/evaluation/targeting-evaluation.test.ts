@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { eventually } from '../../test/helpers/eventually.js';
+import { databaseId } from '../../test/helpers/ids.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+import { loadEvaluationConfig, STATEMENTS_PER_LOAD } from './config.js';
 
 const CreateProject = graphql(`
   mutation TevCreateProject($input: CreateProjectInput!) {
@@ -231,6 +233,36 @@ describe.each(databaseKinds)('targeted evaluation on %s', (kind) => {
     const before = { ...server.counters };
     expect(await flag(server, f.name, identifier, { plan: 'pro' })).toMatchObject({ value: 'x' });
     expect(server.counters).toEqual(before);
+  });
+
+  it('loads a config in a fixed number of statements, whatever the features, segments and overrides', async () => {
+    const prisma = server.services.prisma;
+    let statements = 0;
+    const counting = new Proxy(prisma, {
+      get(target, property) {
+        const member = Reflect.get(target, property, target) as unknown;
+        if (property === '$queryRaw') {
+          return (...args: unknown[]) => {
+            statements++;
+            return (member as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof member === 'function' ? (member as (...a: unknown[]) => unknown).bind(target) : member;
+      },
+    });
+    const environmentId = databaseId(production.id);
+    await loadEvaluationConfig(counting, environmentId);
+    const before = statements;
+    for (let i = 0; i < 3; i++) {
+      const f = await feature([{ key: 'a', defaultWeight: 50 }]);
+      const s = await segment([{ type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: `p${i}` }] }]);
+      await override(f.id, s.id, { value: 'x', allocations: [{ optionId: f.options[0].id, weight: 10 }] });
+    }
+    statements = 0;
+    const config = await loadEvaluationConfig(counting, environmentId);
+    expect(statements).toBe(before);
+    expect(statements).toBe(STATEMENTS_PER_LOAD);
+    expect(config!.engine.segmentList.length).toBeGreaterThan(3);
   });
 
   it('gives client keys nothing of targeting', async () => {
