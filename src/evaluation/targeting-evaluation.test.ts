@@ -72,6 +72,22 @@ const OneFlag = graphql(`
   }
 `);
 
+const RecordExposure = graphql(`
+  mutation TevRecordExposure($input: RecordExposureInput!) {
+    recordExposure(input: $input) {
+      __typename
+      ... on RecordExposurePayload { exposure { variantKey matchesAssignment } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+const FlagsRecording = graphql(`
+  query TevFlagsRecording($identifier: String, $traits: JSON) {
+    flags(identifier: $identifier, traits: $traits, recordExposures: true) { name variant segment }
+  }
+`);
+
 const SegmentsOfProject = graphql(`
   query TevSegments($id: ID!) {
     project(id: $id) { segments(first: 5) { totalCount } }
@@ -189,6 +205,27 @@ describe.each(databaseKinds)('targeted evaluation on %s', (kind) => {
     expect(counts.get('control')).toBeGreaterThan(25);
     // Outside the segment the feature state's weights still hold.
     expect(await flag(server, f.name, 'split-0', { plan: 'free' })).toMatchObject({ variant: 'a', segment: null });
+  });
+
+  it("records and checks exposures against the segment override's split, with the identity's stored traits", async () => {
+    const f = await feature([{ key: 'a', defaultWeight: 100 }, { key: 'b', defaultWeight: 0 }]);
+    const s = await segment([{ type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: 'pro' }] }]);
+    await override(f.id, s.id, { allocations: [{ optionId: f.options[1].id, weight: 100 }] });
+    const identifier = unique('exposed');
+    const { flags } = await server.data(FlagsRecording, { identifier, traits: { plan: 'pro' } }, { environmentKey: production.key });
+    expect(flags.find((x) => x.name === f.name)).toEqual({ name: f.name, variant: 'b', segment: s.name });
+    const recorded = await server.services.prisma.exposure.findMany({ where: { identity: { identifier } } });
+    expect(recorded.map((row) => row.variantKey)).toEqual(['b']);
+    // Another process has not seen the identity: it must use its stored traits, not none.
+    const fresh = await startTestServer(kind, { database: server.database, keepDatabase: true });
+    try {
+      for (const [variantKey, matches] of [['b', true], ['a', false]] as const) {
+        const { recordExposure } = await fresh.data(RecordExposure, { input: { feature: f.name, identifier, variantKey } }, { environmentKey: production.key });
+        expect(recordExposure).toMatchObject({ exposure: { variantKey, matchesAssignment: matches } });
+      }
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('lets an identity override beat every segment, at once and until removed', async () => {
