@@ -214,7 +214,7 @@ describe.each(databaseKinds)('targeted evaluation on %s', (kind) => {
     const identifier = unique('exposed');
     const { flags } = await server.data(FlagsRecording, { identifier, traits: { plan: 'pro' } }, { environmentKey: production.key });
     expect(flags.find((x) => x.name === f.name)).toEqual({ name: f.name, variant: 'b', segment: s.name });
-    const recorded = await server.services.prisma.exposure.findMany({ where: { identity: { identifier } } });
+    const recorded = await server.services.prisma.exposure.findMany({ where: { identity: { identifier }, featureId: databaseId(f.id) } });
     expect(recorded.map((row) => row.variantKey)).toEqual(['b']);
     // Another process has not seen the identity: it must use its stored traits, not none.
     const fresh = await startTestServer(kind, { database: server.database, keepDatabase: true });
