@@ -47,6 +47,10 @@ export async function adminGraphQL<T>(url: string, query: string, variables: Rec
 }
 
 export interface BenchProject {
+  projectId: string;
+  environmentId: string;
+  /** Feature ids in creation order (feature_000 first). */
+  featureIds: string[];
   environmentKey: string;
   /** The demo project's development key (one feature): for the SQL probe. */
   demoEnvironmentKey: string;
@@ -60,13 +64,13 @@ export interface BenchProject {
  */
 export async function seedBenchProject(url: string, features: number, multivariate: number): Promise<BenchProject> {
   const { createProject } = await adminGraphQL<{
-    createProject: { __typename: string; project?: { id: string; environments: { key: string }[] }; message?: string };
+    createProject: { __typename: string; project?: { id: string; environments: { id: string; key: string }[] }; message?: string };
   }>(
     url,
     `mutation ($input: CreateProjectInput!) {
       createProject(input: $input) {
         __typename
-        ... on CreateProjectPayload { project { id environments { key } } }
+        ... on CreateProjectPayload { project { id environments { id key } } }
         ... on Error { message }
       }
     }`,
@@ -74,6 +78,7 @@ export async function seedBenchProject(url: string, features: number, multivaria
   );
   if (!createProject.project) throw new Error(`createProject: ${createProject.message}`);
   const projectId = createProject.project.id;
+  const featureIds: string[] = [];
 
   for (let i = 0; i < features; i++) {
     const options =
@@ -84,10 +89,10 @@ export async function seedBenchProject(url: string, features: number, multivaria
             { key: 'variant_c', value: `C${i}`, defaultWeight: 33 },
           ]
         : [];
-    const { createFeature } = await adminGraphQL<{ createFeature: { __typename: string; message?: string } }>(
+    const { createFeature } = await adminGraphQL<{ createFeature: { __typename: string; message?: string; feature?: { id: string } } }>(
       url,
       `mutation ($input: CreateFeatureInput!) {
-        createFeature(input: $input) { __typename ... on Error { message } }
+        createFeature(input: $input) { __typename ... on CreateFeaturePayload { feature { id } } ... on Error { message } }
       }`,
       {
         input: {
@@ -99,7 +104,8 @@ export async function seedBenchProject(url: string, features: number, multivaria
         },
       },
     );
-    if (createFeature.__typename !== 'CreateFeaturePayload') throw new Error(`createFeature: ${createFeature.message}`);
+    if (createFeature.__typename !== 'CreateFeaturePayload' || !createFeature.feature) throw new Error(`createFeature: ${createFeature.message}`);
+    featureIds.push(createFeature.feature.id);
   }
 
   const { projects } = await adminGraphQL<{ projects: { edges: { node: { name: string; environments: { name: string; key: string }[] } }[] } }>(
@@ -109,13 +115,84 @@ export async function seedBenchProject(url: string, features: number, multivaria
   const demo = projects.edges.find((edge) => edge.node.name === 'Demo')?.node;
   const demoEnvironmentKey = demo?.environments.find((environment) => environment.name === 'development')?.key;
   if (!demoEnvironmentKey) throw new Error('no demo project');
-  return { environmentKey: createProject.project.environments[0].key, demoEnvironmentKey, features, multivariate };
+  const environment = createProject.project.environments[0];
+  return { projectId, environmentId: environment.id, featureIds, environmentKey: environment.key, demoEnvironmentKey, features, multivariate };
+}
+
+/** The conditions segments are built from; identities' 5 traits match some of them. */
+const CONDITION_POOL = [
+  { property: 'plan', operator: 'EQUAL', value: 'pro' },
+  { property: 'country', operator: 'IN', value: 'CA,US,GB' },
+  { property: 'age', operator: 'GREATER_THAN_INCLUSIVE', value: '30' },
+  { property: 'app_version', operator: 'GREATER_THAN', value: '1.2.0:semver' },
+  { property: 'beta', operator: 'EQUAL', value: 'true' },
+  { property: 'email', operator: 'REGEX', value: '.*@example\\.com$' },
+  { property: 'age', operator: 'LESS_THAN', value: '60' },
+  { property: 'plan', operator: 'NOT_EQUAL', value: 'free' },
+];
+
+/** Five traits per identity, varied by its number. */
+export function benchTraits(n: number): Record<string, unknown> {
+  return {
+    plan: n % 3 === 0 ? 'pro' : 'free',
+    country: ['CA', 'US', 'FR', 'DE'][n % 4],
+    age: 18 + (n % 50),
+    app_version: `1.${n % 5}.0`,
+    beta: n % 2 === 0,
+  };
+}
+
+/**
+ * `segments` segments of 3-5 conditions each (ALL rules), and `overrides` segment overrides,
+ * each on a different feature (every other one with its own weights when multivariate).
+ */
+export async function seedBenchTargeting(url: string, project: BenchProject, segments: number, overrides: number): Promise<void> {
+  const segmentIds: string[] = [];
+  for (let i = 0; i < segments; i++) {
+    const count = 3 + (i % 3);
+    const conditions = Array.from({ length: count }, (_, j) => CONDITION_POOL[(i + j) % CONDITION_POOL.length]);
+    const { createSegment } = await adminGraphQL<{ createSegment: { __typename: string; message?: string; segment?: { id: string } } }>(
+      url,
+      `mutation ($input: CreateSegmentInput!) {
+        createSegment(input: $input) { __typename ... on CreateSegmentPayload { segment { id } } ... on Error { message } }
+      }`,
+      { input: { projectId: project.projectId, name: `segment_${i}`, rules: [{ type: 'ALL', conditions }] } },
+    );
+    if (!createSegment.segment) throw new Error(`createSegment: ${createSegment.message}`);
+    segmentIds.push(createSegment.segment.id);
+  }
+  for (let i = 0; i < overrides; i++) {
+    // Features 0, 10, 20, ...: the first two are multivariate.
+    const featureIndex = (i * 10) % project.features;
+    const { setSegmentOverride } = await adminGraphQL<{ setSegmentOverride: { __typename: string; message?: string } }>(
+      url,
+      `mutation ($input: SetSegmentOverrideInput!) {
+        setSegmentOverride(input: $input) { __typename ... on Error { message } }
+      }`,
+      {
+        input: {
+          environmentId: project.environmentId,
+          featureId: project.featureIds[featureIndex],
+          segmentId: segmentIds[i % segmentIds.length],
+          enabled: true,
+          value: `segment_value_${i}`,
+        },
+      },
+    );
+    if (setSegmentOverride.__typename !== 'SetSegmentOverridePayload') throw new Error(`setSegmentOverride: ${setSegmentOverride.message}`);
+  }
 }
 
 export const FLAGS_QUERY = 'query Flags($identifier: String) { flags(identifier: $identifier) { name enabled value variant reason } }';
+export const TARGETED_FLAGS_QUERY =
+  'query Flags($identifier: String, $traits: JSON) { flags(identifier: $identifier, traits: $traits) { name enabled value variant reason segment } }';
 
 export function flagsBody(identifier: string): string {
   return JSON.stringify({ query: FLAGS_QUERY, variables: { identifier } });
+}
+
+export function targetedFlagsBody(identifier: string, traits: Record<string, unknown>): string {
+  return JSON.stringify({ query: TARGETED_FLAGS_QUERY, variables: { identifier, traits } });
 }
 
 /** POSTs one flags request; returns the parsed flags (fails on errors). */

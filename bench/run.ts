@@ -7,7 +7,7 @@
 // BENCH_DURATION (seconds per measured run, default 15), BENCH_WARMUP (seconds of load before
 // each server's first measured run, default 15: V8 keeps optimising for that long).
 import pg from 'pg';
-import { flagsBody, flagsOnce, seedBenchProject, startFlagledger } from './flagledger.js';
+import { benchTraits, flagsBody, flagsOnce, seedBenchProject, seedBenchTargeting, startFlagledger, targetedFlagsBody } from './flagledger.js';
 import { runLoad, type LoadResult } from './load.js';
 import { dropDatabase, freshDatabase, sleep, startChild } from './processes.js';
 import { describeMachine, type FlagsReport, flagsSection, recordRun, type SqlProbe, writeBenchmarks } from './report.js';
@@ -22,6 +22,9 @@ const FEATURES = 100;
 const MULTIVARIATE = 20;
 /** Returning identities; all are seen in the warm-up, well within a minute of the measured run. */
 const IDENTITIES = 10_000;
+/** The targeted run: segments of 3-5 conditions, segment overrides, identities with 5 traits. */
+const SEGMENTS = 20;
+const SEGMENT_OVERRIDES = 10;
 
 const PORTS = { flagledger: 4801, flagledgerNoCache: 4802, baseline: 4811, unleash: 4821 };
 
@@ -56,7 +59,7 @@ async function probe(what: string, statements: () => number, requests: number, s
   return { what, requests, statements: statements() - before };
 }
 
-async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; floor: LoadResult; loadSql: SqlProbe[]; probes: SqlProbe[] }> {
+async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; floor: LoadResult; targeted: LoadResult; loadSql: SqlProbe[]; probes: SqlProbe[] }> {
   const name = 'flagledger_bench';
   await freshDatabase(ADMIN_URL, name);
   const target = new URL(ADMIN_URL);
@@ -108,6 +111,26 @@ async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; flo
     const floor = await runLoad({ title: '(a0) flagledger __typename', url, headers, connections: CONNECTIONS, duration: DURATION, vary: () => ({ body: floorBody }) });
     log(summary(floor));
 
+    // The same features with segments and segment overrides, identities sending 5 traits
+    // (unchanged from request to request, as a returning user's are).
+    log(`(t) flagledger flags with ${SEGMENTS} segments and ${SEGMENT_OVERRIDES} segment overrides, 5 traits`);
+    await seedBenchTargeting(server.url, project, SEGMENTS, SEGMENT_OVERRIDES);
+    const targetedUser = (n: number) => ({ body: targetedFlagsBody(`tuser-${n}`, benchTraits(n)) });
+    await runLoad({ title: 'warm-up (t)', url, headers, connections: CONNECTIONS, amount: IDENTITIES, vary: (n) => targetedUser(n % IDENTITIES), verifyBody });
+    if (WARMUP > 0) await runLoad({ title: 'warm-up (t) 2', url, headers, connections: CONNECTIONS, duration: WARMUP, vary: () => targetedUser(Math.floor(Math.random() * IDENTITIES)) });
+    before = count();
+    const targeted = await runLoad({
+      title: '(t) flagledger, targeting',
+      url,
+      headers,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      vary: () => targetedUser(Math.floor(Math.random() * IDENTITIES)),
+      verifyBody,
+    });
+    loadSql.push({ what: 'load (t): returning identities with traits, segments, warm cache', requests: targeted.requests, statements: count() - before });
+    log(summary(targeted));
+
     // Config loads: a second server on the same database with the cache off (TTL 0) loads the
     // config on every request: for 100 features and for the demo environment's 1.
     const uncached = await startFlagledger('flagledger-uncached', databaseUrl, PORTS.flagledgerNoCache, { CACHE_TTL_SECONDS: '0' });
@@ -119,7 +142,7 @@ async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; flo
     } finally {
       await uncached.child.stop();
     }
-    return { a, aNew, floor, loadSql, probes };
+    return { a, aNew, floor, targeted, loadSql, probes };
   } finally {
     await server.child.stop();
     await counter.close();
@@ -198,6 +221,7 @@ async function main(): Promise<void> {
     a: flagledger.a,
     aNew: flagledger.aNew,
     floor: flagledger.floor,
+    targeted: flagledger.targeted,
     b,
     c,
     loadSql: flagledger.loadSql,
@@ -215,6 +239,7 @@ async function main(): Promise<void> {
     }),
   };
   writeBenchmarks('BENCHMARKS.md', flagsSection(report));
+  log(`t/a = ${(flagledger.targeted.requestsPerSecond / flagledger.a.requestsPerSecond).toFixed(2)}`);
   log(`a/c = ${(flagledger.a.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, a/b = ${(flagledger.a.requestsPerSecond / b.requestsPerSecond).toFixed(2)}; wrote BENCHMARKS.md`);
 }
 

@@ -60,6 +60,8 @@ export function compose(config: Config, db: Database, logger: Logger, options: C
   configChanges.subscribe((environmentIds) => {
     if (environmentIds) configs.invalidate(environmentIds);
     else configs.clear();
+    // Identities are read with their overrides: re-read them after any change.
+    identities.invalidate(environmentIds);
     // Catalog entries are by project: any change clears them all.
     catalog.clear();
   });

@@ -44,7 +44,9 @@ const VariantSummaryType = builder.objectRef<VariantSummary>('VariantSummary').i
     observedShare: t.exposeFloat('observedShare', { description: '`identities / totalIdentities` (0 when there are none).' }),
     expectedShare: t.exposeFloat('expectedShare', {
       description:
-        "Share of all traffic this variant gets from the environment's current weights (effective weight / 100); " +
+        "Share of all traffic this variant gets from the feature state's current weights in the environment (effective weight / 100), " +
+        "not a segment override's own weights: identities served under those count in `identities` like any other split, so " +
+        'with such overrides live the shares (and the SRM test) describe the whole traffic only approximately. ' +
         '`control` gets the rest; archived options and keys no option has get 0.',
     }),
     live: t.exposeBoolean('live', { description: 'A live option (or `control`): false for archived options and unknown keys.' }),

@@ -1,7 +1,14 @@
 // An environment's evaluation config: everything `flags` needs, read from the database in a
-// fixed number of statements (two, whatever the number of features) and compiled once for
-// the engine (SPEC.md section 3).
-import { type FeatureContext, type FeatureValue, type PreparedEnvironment, prepareEnvironment } from '../engine/index.js';
+// fixed number of statements (four, whatever the number of features, segments or overrides)
+// and compiled once for the engine (SPEC.md sections 3 and 8).
+import {
+  type FeatureContext,
+  type FeatureValue,
+  type PreparedEnvironment,
+  prepareEnvironment,
+  type SegmentContext,
+  type SegmentRule,
+} from '../engine/index.js';
 import { EFFECTIVE_WEIGHT_SQL } from '../features/effective-weight.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 
@@ -15,7 +22,22 @@ export interface ConfiguredFeature {
   multivariate: boolean;
   /** Live options by variant key (options without a key are not listed). */
   optionIdByVariantKey: ReadonlyMap<string, number>;
+  /** The feature state's value (what an override with a null value serves). */
+  value: unknown;
 }
+
+/** Put on a segment override's feature context: the engine hands it back on the flag it decided. */
+export interface OverrideMetadata {
+  segment: string;
+}
+
+/** Put on every segment context: matched segments come back with their ids. */
+export interface SegmentMetadata {
+  id: number;
+}
+
+/** Statements issued by one load, whatever the environment holds. */
+export const STATEMENTS_PER_LOAD = 4;
 
 export interface EvaluationConfig {
   environmentId: number;
@@ -46,12 +68,29 @@ interface OptionRow {
   priority: number;
 }
 
+interface SegmentRow {
+  segmentId: number;
+  name: string;
+  rules: unknown;
+}
+
+interface OverrideRow {
+  overrideId: number;
+  segmentId: number;
+  featureId: number;
+  enabled: boolean;
+  value: unknown;
+  priority: number;
+  /** Option id (text) -> weight; null when the override has no allocations of its own. */
+  allocations: Record<string, number> | null;
+}
+
 /**
  * Reads the environment's live (non-archived) features with their states, and their live
  * options with the environment's effective weights. Undefined when the environment does not exist.
  */
 export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: number): Promise<EvaluationConfig | undefined> {
-  const [states, options] = await Promise.all([
+  const [states, options, segments, overrides] = await Promise.all([
     // The environment row comes back even when it has no features (LEFT JOIN).
     // DB NULL in FeatureState.value means "inherit initialValue"; a JSON null is a value.
     prisma.$queryRaw<StateRow[]>`
@@ -71,12 +110,36 @@ export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: 
       LEFT JOIN "VariantAllocation" a ON a."featureStateId" = fs."id" AND a."optionId" = o."id"
       WHERE fs."environmentId" = ${environmentId}
       ORDER BY o."featureId", o."priority", o."id"`,
+    // Every segment of the project, as Flagsmith's environment document has them: matched
+    // segments are listed even when they override nothing here.
+    prisma.$queryRaw<SegmentRow[]>`
+      SELECT s."id" AS "segmentId", s."name", s."rules"
+      FROM "Segment" s JOIN "Environment" e ON e."projectId" = s."projectId"
+      WHERE e."id" = ${environmentId}
+      ORDER BY s."id"`,
+    // SQL NULL in SegmentOverride.value means "the feature state's value".
+    prisma.$queryRaw<OverrideRow[]>`
+      SELECT so."id" AS "overrideId", so."segmentId", so."featureId", so."enabled", so."priority",
+             CASE WHEN so."value" IS NOT NULL THEN so."value" WHEN fs."value" IS NOT NULL THEN fs."value" ELSE f."initialValue" END AS "value",
+             (SELECT jsonb_object_agg(a."optionId"::text, a."weight") FROM "SegmentOverrideAllocation" a
+               WHERE a."segmentOverrideId" = so."id") AS "allocations"
+      FROM "SegmentOverride" so
+      JOIN "Feature" f ON f."id" = so."featureId" AND f."archivedAt" IS NULL
+      JOIN "FeatureState" fs ON fs."featureId" = so."featureId" AND fs."environmentId" = so."environmentId"
+      WHERE so."environmentId" = ${environmentId}
+      ORDER BY so."segmentId", so."featureId"`,
   ]);
   if (states.length === 0) return undefined;
-  return buildEvaluationConfig(environmentId, states, options);
+  return buildEvaluationConfig(environmentId, states, options, segments, overrides);
 }
 
-function buildEvaluationConfig(environmentId: number, states: StateRow[], options: OptionRow[]): EvaluationConfig {
+function buildEvaluationConfig(
+  environmentId: number,
+  states: StateRow[],
+  options: OptionRow[],
+  segmentRows: SegmentRow[],
+  overrideRows: OverrideRow[],
+): EvaluationConfig {
   const { environmentKey, environmentName } = states[0];
   const optionsByFeature = new Map<number, OptionRow[]>();
   for (const option of options) {
@@ -111,16 +174,70 @@ function buildEvaluationConfig(environmentId: number, states: StateRow[], option
       stateId: row.stateId,
       multivariate: featureOptions.length > 0,
       optionIdByVariantKey,
+      value: row.value ?? null,
     });
   }
   // Code-point order, the same on every server whatever its locale.
   features.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
+  const featuresById = new Map(features.map((feature) => [feature.featureId, feature]));
+  const overridesBySegment = new Map<number, OverrideRow[]>();
+  for (const override of overrideRows) {
+    const list = overridesBySegment.get(override.segmentId);
+    if (list) list.push(override);
+    else overridesBySegment.set(override.segmentId, [override]);
+  }
+  // A Map keeps segments in id order (a plain object would too, for integer-like keys).
+  const segmentContexts = new Map<string, SegmentContext<SegmentMetadata, OverrideMetadata>>();
+  for (const segment of segmentRows) {
+    const segmentOverrides: FeatureContext<OverrideMetadata>[] = [];
+    for (const override of overridesBySegment.get(segment.segmentId) ?? []) {
+      const feature = featuresById.get(override.featureId);
+      if (!feature) continue;
+      segmentOverrides.push({
+        // The feature state's key: an identity keeps its bucket whether a segment decides or not.
+        key: String(feature.stateId),
+        name: feature.name,
+        enabled: override.enabled,
+        value: override.value ?? null,
+        priority: override.priority,
+        variants: overrideVariants(override, optionsByFeature.get(feature.featureId) ?? []),
+        metadata: { segment: segment.name },
+      });
+    }
+    segmentContexts.set(String(segment.segmentId), {
+      key: String(segment.segmentId),
+      name: segment.name,
+      rules: segment.rules as SegmentRule[],
+      overrides: segmentOverrides,
+      metadata: { id: segment.segmentId },
+    });
+  }
+
   return {
     environmentId,
-    engine: prepareEnvironment({ environment: { key: environmentKey, name: environmentName }, features: featureContexts }),
+    engine: prepareEnvironment({
+      environment: { key: environmentKey, name: environmentName },
+      features: featureContexts,
+      segments: segmentContexts as Map<string, SegmentContext<unknown, unknown>>,
+    }),
     features,
     featuresByName: new Map(features.map((feature) => [feature.name, feature])),
-    featuresById: new Map(features.map((feature) => [feature.featureId, feature])),
+    featuresById,
   };
+}
+
+/**
+ * An override with allocations splits by its own weights over the feature's live options
+ * (options it does not list get 0); without allocations it serves its value, no split.
+ */
+function overrideVariants(override: OverrideRow, options: OptionRow[]): FeatureValue[] | null {
+  if (override.allocations === null) return null;
+  const weights = override.allocations;
+  return options.map((option) => ({
+    value: option.value,
+    weight: Number(weights[String(option.optionId)] ?? 0),
+    priority: option.priority,
+    key: option.key,
+  }));
 }

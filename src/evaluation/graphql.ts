@@ -15,7 +15,18 @@ export const FlagType = builder.objectRef<FlagResult>('Flag').implement({
       nullable: true,
       description: 'The variant key served: an option key, `control` (no option won), or null (no identity, no options, or an option without a key).',
     }),
-    reason: t.exposeString('reason', { description: '`DEFAULT` or `SPLIT; weight=<weight>`.' }),
+    reason: t.exposeString('reason', {
+      description:
+        "Flagsmith's reason: `IDENTITY_OVERRIDE`, `TARGETING_MATCH; segment=<name>` (a segment override), `SPLIT; weight=<weight>` (a variant won), or `DEFAULT`.",
+    }),
+    segment: t.string({
+      nullable: true,
+      description: 'The name of the segment whose override decided the flag; null when none did.',
+      resolve: (flag) => {
+        const segment = (flag.metadata as { segment?: unknown } | undefined)?.segment;
+        return typeof segment === 'string' ? segment : null;
+      },
+    }),
   }),
 });
 

@@ -7,20 +7,46 @@
 //   upsert; upserts of requests that arrive together are merged into one statement. Only
 //   storable input enters a merged statement, and a merged statement that fails anyway is
 //   retried identity by identity: one caller's failure stays its own.
-import type { PrismaClient } from '../generated/prisma/client.js';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
 import { IDENTITY_TOUCH_INTERVAL_MS } from '../identities/last-seen.js';
 import { invalidInput, type Traits } from './inputs.js';
+
+/** An identity's own override of a feature. */
+export interface StoredIdentityOverride {
+  enabled: boolean;
+  /** Absent: the feature state's value. */
+  value?: unknown;
+}
 
 export interface KnownIdentity {
   id: number;
   identifier: string;
   /** The merged traits as stored. */
   traits: Traits;
+  /** Its overrides by feature id, read with it. */
+  overrides: ReadonlyMap<number, StoredIdentityOverride>;
 }
 
 interface SeenIdentity extends KnownIdentity {
   writtenAt: number;
+  /** The environment's generation when the row was read: older ones are stale. */
+  generation: number;
+}
+
+interface OverrideRow {
+  featureId: number;
+  enabled: boolean;
+  inherit: boolean;
+  value: unknown;
+}
+
+interface IdentityRow {
+  id: number;
+  environmentId: number;
+  identifier: string;
+  traits: Traits;
+  overrides: OverrideRow[] | null;
 }
 
 interface PendingUpsert {
@@ -38,6 +64,9 @@ export class IdentityStore {
   private readonly seen = new Map<string, SeenIdentity>();
   private pending = new Map<string, PendingUpsert>();
   private flushScheduled = false;
+  /** Bumped when an environment's identity overrides may have changed (any config change). */
+  private readonly generations = new Map<number, number>();
+  private allGeneration = 0;
   constructor(
     private readonly prisma: PrismaClient,
     /** Sees every upsert statement issued (tests count them). */
@@ -45,9 +74,37 @@ export class IdentityStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** What this process knows of an identity, without SQL (for assignments). */
+  /** What this process knows of an identity, without SQL; undefined when unknown or stale. */
   known(environmentId: number, identifier: string): KnownIdentity | undefined {
-    return this.seen.get(memoryKey(environmentId, identifier));
+    const seen = this.seen.get(memoryKey(environmentId, identifier));
+    return seen && seen.generation === this.generation(environmentId) ? seen : undefined;
+  }
+
+  /** The identity as stored (memory when current, else one read), without creating or touching it. */
+  async stored(environmentId: number, identifier: string): Promise<KnownIdentity | undefined> {
+    const known = this.known(environmentId, identifier);
+    if (known) return known;
+    if (!isValidIdentifier(identifier)) return undefined;
+    const rows = await this.prisma.$queryRaw<IdentityRow[]>`
+      SELECT i."id", i."environmentId", i."identifier", i."traits", ${OVERRIDES_OF_I} AS "overrides"
+      FROM "Identity" i WHERE i."environmentId" = ${environmentId} AND i."identifier" = ${identifier}`;
+    return rows.length === 0 ? undefined : toKnown(rows[0]);
+  }
+
+  /**
+   * Forgets what this process read of the environments' identities (an identity override
+   * may have changed); undefined: of every environment.
+   */
+  invalidate(environmentIds: number[] | undefined): void {
+    if (environmentIds === undefined) {
+      this.allGeneration++;
+      return;
+    }
+    for (const id of environmentIds) this.generations.set(id, (this.generations.get(id) ?? 0) + 1);
+  }
+
+  private generation(environmentId: number): number {
+    return this.allGeneration * 1e9 + (this.generations.get(environmentId) ?? 0);
   }
 
   /**
@@ -57,7 +114,14 @@ export class IdentityStore {
   resolve(environmentId: number, identifier: string, patch: Traits | undefined): KnownIdentity | Promise<KnownIdentity> {
     const key = memoryKey(environmentId, identifier);
     const seen = this.seen.get(key);
-    if (seen && this.now() - seen.writtenAt < IDENTITY_TOUCH_INTERVAL_MS && !changesTraits(seen.traits, patch)) return seen;
+    if (
+      seen &&
+      seen.generation === this.generation(environmentId) &&
+      this.now() - seen.writtenAt < IDENTITY_TOUCH_INTERVAL_MS &&
+      !changesTraits(seen.traits, patch)
+    ) {
+      return seen;
+    }
     return this.enqueue(key, environmentId, identifier, patch ?? {});
   }
 
@@ -117,8 +181,10 @@ export class IdentityStore {
     const input = JSON.stringify(batch.map(({ environmentId, identifier, patch }) => ({ environmentId, identifier, traits: patch })));
     this.onStatement();
     const writtenAt = this.now();
+    // Read before the statement: an invalidation during it makes what it returns stale.
+    const generations = new Map(batch.map((item) => [item.environmentId, this.generation(item.environmentId)]));
     // Null trait values delete the trait (jsonb_strip_nulls after the merge), as in Flagsmith.
-    const rows = await this.prisma.$queryRaw<{ id: number; environmentId: number; identifier: string; traits: Traits }[]>`
+    const rows = await this.prisma.$queryRaw<IdentityRow[]>`
       WITH input AS (
         SELECT * FROM jsonb_to_recordset(${input}::jsonb) AS r("environmentId" int, "identifier" text, "traits" jsonb)
       )
@@ -131,7 +197,7 @@ export class IdentityStore {
           WHERE input."environmentId" = EXCLUDED."environmentId" AND input."identifier" = EXCLUDED."identifier")),
         "lastSeenAt" = now(),
         "updatedAt" = now()
-      RETURNING i."id", i."environmentId", i."identifier", i."traits"`;
+      RETURNING i."id", i."environmentId", i."identifier", i."traits", ${OVERRIDES_OF_I} AS "overrides"`;
     const byKey = new Map(rows.map((row) => [memoryKey(row.environmentId, row.identifier), row]));
     for (const item of batch) {
       const key = memoryKey(item.environmentId, item.identifier);
@@ -140,7 +206,7 @@ export class IdentityStore {
         for (const waiter of item.waiters) waiter.reject(new Error(`identity upsert returned no row for ${key}`));
         continue;
       }
-      const identity: SeenIdentity = { id: row.id, identifier: row.identifier, traits: row.traits ?? {}, writtenAt };
+      const identity: SeenIdentity = { ...toKnown(row), writtenAt, generation: generations.get(item.environmentId) ?? -1 };
       this.remember(key, identity);
       for (const waiter of item.waiters) waiter.resolve(identity);
     }
@@ -158,6 +224,17 @@ export class IdentityStore {
       }
     }
   }
+}
+
+/** The overrides of the identity row `i`, as one JSON array (SQL NULL value: inherit). */
+const OVERRIDES_OF_I = Prisma.sql`(
+  SELECT jsonb_agg(jsonb_build_object('featureId', o."featureId", 'enabled', o."enabled", 'inherit', o."value" IS NULL, 'value', o."value"))
+  FROM "IdentityOverride" o WHERE o."identityId" = i."id")`;
+
+function toKnown(row: IdentityRow): KnownIdentity {
+  const overrides = new Map<number, StoredIdentityOverride>();
+  for (const o of row.overrides ?? []) overrides.set(o.featureId, o.inherit ? { enabled: o.enabled } : { enabled: o.enabled, value: o.value });
+  return { id: row.id, identifier: row.identifier, traits: row.traits ?? {}, overrides };
 }
 
 /** Input PostgreSQL cannot store: checked again here, as it would fail a shared statement. */

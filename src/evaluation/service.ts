@@ -3,6 +3,7 @@
 import type { EnvironmentRef } from '../auth/environment-keys.js';
 import type { FlagResult, IdentityContext } from '../engine/index.js';
 import type { EvaluationConfigCache } from './cache.js';
+import type { ConfiguredFeature, SegmentMetadata } from './config.js';
 import type { IdentityStore, KnownIdentity } from './identities.js';
 import { checkIdentifier, checkTraits, invalidInput, type Traits } from './inputs.js';
 
@@ -55,6 +56,8 @@ export interface EvaluationService {
    * nothing is stored and stored traits are not read (OpenFeature sends the whole context).
    */
   evaluateContext(environment: EnvironmentRef, context: { identifier?: string; traits?: Traits }, name?: string): Promise<ContextEvaluation>;
+  /** The ids of the segments an identity's stored traits match now, as `flags` evaluates them, in id order. */
+  matchedSegmentIds(environmentId: number, identifier: string): Promise<number[]>;
 }
 
 interface EvaluationDeps {
@@ -68,12 +71,13 @@ export function createAssignments({ configs, identities }: EvaluationDeps): Assi
       const assigned = new Map<number, string | null>();
       const config = await configs.get(environmentId);
       if (!config) return assigned;
-      const known = identities.known(environmentId, identifier);
-      const evaluation = config.engine.forIdentity(known ? identityContext(known) : { identifier });
+      const stored = await identities.stored(environmentId, identifier);
+      const evaluation = config.engine.forIdentity(stored ? identityContext(stored) : { identifier });
       for (const featureId of featureIds) {
         const feature = config.featuresById.get(featureId);
         if (!feature) continue;
-        assigned.set(featureId, evaluation.flag(feature.name)?.variant ?? null);
+        const flag = evaluation.flag(feature.name);
+        assigned.set(featureId, flag ? withIdentityOverride(flag, feature, stored).variant : null);
       }
       return assigned;
     },
@@ -86,6 +90,12 @@ export function createEvaluation({
   servedVariants,
 }: EvaluationDeps & { servedVariants: ServedVariantSink }): EvaluationService {
   return {
+    async matchedSegmentIds(environmentId, identifier) {
+      const [config, stored] = await Promise.all([configs.get(environmentId), identities.stored(environmentId, identifier)]);
+      if (!config) return [];
+      const { segments } = config.engine.forIdentity(stored ? identityContext(stored) : { identifier });
+      return segments.map((segment) => (segment.metadata as unknown as SegmentMetadata).id);
+    },
     async evaluate(environment, request, name) {
       const identifier = request.identifier === null || request.identifier === undefined ? undefined : checkIdentifier(request.identifier);
       const traits = checkTraits(request.traits);
@@ -107,8 +117,9 @@ export function createEvaluation({
       const named = name === undefined ? undefined : config.featuresByName.get(name);
       const features = name === undefined ? config.features : named ? [named] : [];
       for (const feature of features) {
-        const flag = evaluation.flag(feature.name);
-        if (!flag) continue;
+        const engineFlag = evaluation.flag(feature.name);
+        if (!engineFlag) continue;
+        const flag = withIdentityOverride(engineFlag, feature, identity);
         flags.push(flag);
         if (feature.multivariate && flag.variant !== null) {
           served.push({ featureId: feature.featureId, optionId: feature.optionIdByVariantKey.get(flag.variant) ?? null, variantKey: flag.variant });
@@ -137,6 +148,16 @@ export function createEvaluation({
       return { config, flags };
     },
   };
+}
+
+export const REASON_IDENTITY_OVERRIDE = 'IDENTITY_OVERRIDE';
+
+/** The identity's own override, above every segment (no split: it serves one value). */
+function withIdentityOverride(flag: FlagResult, feature: ConfiguredFeature, identity: KnownIdentity | undefined): FlagResult {
+  const override = identity?.overrides.get(feature.featureId);
+  if (!override) return flag;
+  const value = 'value' in override ? override.value : feature.value;
+  return { name: flag.name, enabled: override.enabled, value, reason: REASON_IDENTITY_OVERRIDE, variant: null };
 }
 
 function identityContext(identity: KnownIdentity): IdentityContext {

@@ -8,7 +8,6 @@ import { echo } from '../errors/echo.js';
 import { WeightsError } from '../features/errors.js';
 import { isFeatureName } from '../features/feature-name.js';
 import { totalWeight, weightsExceed100 } from '../features/weights.js';
-import { getEvaluationResult, type SegmentContext, type TraitValue } from '../engine/index.js';
 import type { IdentityOverride, PrismaClient, Segment, SegmentOverride } from '../generated/prisma/client.js';
 import { DuplicatePriorityError, SegmentInUseError } from './errors.js';
 import {
@@ -87,8 +86,6 @@ export interface TargetingService {
   removeSegmentOverride(overrideId: number): Promise<Written<SegmentOverride>>;
   setIdentityOverride(input: SetIdentityOverrideInput): Promise<Written<IdentityOverride>>;
   removeIdentityOverride(overrideId: number): Promise<Written<IdentityOverride>>;
-  /** The ids of the project's segments whose rules match the identity's stored traits now, in id order. */
-  matchedSegmentIds(identity: { environmentId: number; identifier: string; traits: unknown }): Promise<number[]>;
 }
 
 export function createTargetingService(deps: { prisma: PrismaClient }): TargetingService {
@@ -101,7 +98,6 @@ export function createTargetingService(deps: { prisma: PrismaClient }): Targetin
     removeSegmentOverride: (overrideId) => removeSegmentOverride(prisma, overrideId),
     setIdentityOverride: (input) => setIdentityOverride(prisma, input),
     removeIdentityOverride: (overrideId) => removeIdentityOverride(prisma, overrideId),
-    matchedSegmentIds: (identity) => matchedSegmentIds(prisma, identity),
   };
 }
 
@@ -292,31 +288,4 @@ async function removeIdentityOverride(prisma: PrismaClient, overrideId: number):
     if (count === 0) throw new NotFoundError('No identity override with this id.', null, ['id']);
     return { value: removed, environmentIds: [identity.environmentId] };
   }, TRANSACTION_OPTIONS);
-}
-
-// ---------------------------------------------------------------------------------------
-// Matching
-
-async function matchedSegmentIds(
-  prisma: PrismaClient,
-  identity: { environmentId: number; identifier: string; traits: unknown },
-): Promise<number[]> {
-  const environment = await prisma.environment.findUniqueOrThrow({
-    where: { id: identity.environmentId },
-    select: { key: true, name: true, project: { select: { segments: { select: { id: true, name: true, rules: true }, orderBy: { id: 'asc' } } } } },
-  });
-  const segments = new Map<string, SegmentContext<{ id: number }>>(
-    environment.project.segments.map((segment) => [
-      String(segment.id),
-      { key: String(segment.id), name: segment.name, rules: segment.rules as unknown as SegmentContext['rules'], metadata: { id: segment.id } },
-    ]),
-  );
-  const traits = identity.traits !== null && typeof identity.traits === 'object' ? (identity.traits as Record<string, TraitValue>) : {};
-  const result = getEvaluationResult<{ id: number }>({
-    environment: { key: environment.key, name: environment.name },
-    identity: { identifier: identity.identifier, traits: new Map(Object.entries(traits)) },
-    features: new Map(),
-    segments,
-  });
-  return result.segments.map((segment) => segment.metadata!.id);
 }

@@ -25,10 +25,10 @@ export const IdentityType = builder.prismaNode('Identity', {
     }),
     segments: t.prismaField({
       type: ['Segment'],
-      description: "The project's segments whose rules its stored traits match now, in creation order.",
-      select: { environmentId: true, identifier: true, traits: true },
+      description: "The project's segments whose rules its stored traits match now (as `flags` evaluates them), in creation order.",
+      select: { environmentId: true, identifier: true },
       resolve: async (query, identity, _args, context) => {
-        const ids = await targetingService(context).matchedSegmentIds(identity);
+        const ids = await context.services.evaluation.matchedSegmentIds(identity.environmentId, identity.identifier);
         if (ids.length === 0) return [];
         return context.prisma.segment.findMany({ ...query, where: { id: { in: ids } }, orderBy: { id: 'asc' } });
       },
