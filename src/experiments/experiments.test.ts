@@ -1,0 +1,242 @@
+// Experiments through GraphQL over HTTP (SPEC.md section 9): lifecycle, refusals, shipping.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../../test/generated/index.js';
+import { databaseKinds } from '../../test/helpers/databases.js';
+import { CreateProject } from '../../test/helpers/documents.js';
+import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+
+const CreateFeature = graphql(`
+  mutation ExpCreateFeature($input: CreateFeatureInput!) {
+    createFeature(input: $input) {
+      __typename
+      ... on CreateFeaturePayload { feature { id name options { id key } } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+const CreateExperiment = graphql(`
+  mutation ExpCreateExperiment($input: CreateExperimentInput!) {
+    createExperiment(input: $input) {
+      __typename
+      ... on CreateExperimentPayload { experiment { id name hypothesis status winnerKey environment { id } feature { id name } iterations { number } } }
+      ... on Error { code message }
+      ... on ValidationError { path }
+      ... on DuplicateNameError { name path }
+      ... on ExperimentNotReadyError { path options { optionId name } }
+      ... on ExperimentExistsError { experimentId experimentName }
+    }
+  }
+`);
+
+const StartExperiment = graphql(`
+  mutation ExpStartExperiment($input: StartExperimentInput!) {
+    startExperiment(input: $input) {
+      __typename
+      ... on StartExperimentPayload {
+        experiment { id status currentIteration { number stoppedAt allocation { key weight } } }
+      }
+      ... on Error { code message }
+      ... on ExperimentStatusError { status path }
+      ... on ExperimentNotReadyError { options { optionId } }
+      ... on ExperimentExistsError { experimentName }
+    }
+  }
+`);
+
+const StopExperiment = graphql(`
+  mutation ExpStopExperiment($input: StopExperimentInput!) {
+    stopExperiment(input: $input) {
+      __typename
+      ... on StopExperimentPayload {
+        experiment { id status winnerKey stoppedAt stoppedBy iterations { number startedAt stoppedAt allocation { key weight } } }
+      }
+      ... on Error { code message }
+      ... on ValidationError { path }
+      ... on ExperimentStatusError { status path }
+    }
+  }
+`);
+
+const UpdateState = graphql(`
+  mutation ExpUpdateState($input: UpdateFeatureStateInput!) {
+    updateFeatureState(input: $input) {
+      __typename
+      ... on UpdateFeatureStatePayload { featureState { id value allocations { option { key } weight } } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+const Lists = graphql(`
+  query ExpLists($environmentId: ID!, $featureId: ID!) {
+    environment: node(id: $environmentId) { ... on Environment { experiments { id name status } } }
+    feature: node(id: $featureId) { ... on Feature { experiments { id name environment { id } } } }
+  }
+`);
+
+const Node = graphql(`
+  query ExpNode($id: ID!) {
+    node(id: $id) { __typename id ... on Experiment { name status iterations { number } } }
+  }
+`);
+
+describe.each(databaseKinds)('experiments on %s', (kind) => {
+  let server: TestServer;
+  let projectId: string;
+  let production: string;
+  let development: string;
+  let counter = 0;
+  const unique = (prefix: string) => `${prefix}_${++counter}`;
+
+  async function feature(options: { key?: string | null; name?: string; defaultWeight?: number; value?: unknown }[]) {
+    const { createFeature } = await server.data(CreateFeature, {
+      input: { projectId, name: unique('checkout_button'), initialValue: 'grey', options: options.map((o) => ({ value: o.key ?? 'v', ...o })) },
+    });
+    if (createFeature.__typename !== 'CreateFeaturePayload') throw new Error(createFeature.__typename);
+    return createFeature.feature;
+  }
+
+  async function experiment(featureName: string, environmentId = production, name = unique('exp')) {
+    const { createExperiment } = await server.data(CreateExperiment, { input: { environmentId, feature: featureName, name } });
+    if (createExperiment.__typename !== 'CreateExperimentPayload') throw new Error(JSON.stringify(createExperiment));
+    return createExperiment.experiment;
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+    const { createProject } = await server.data(CreateProject, { input: { name: 'Experiments' } });
+    if (createProject.__typename !== 'CreateProjectPayload') throw new Error(createProject.__typename);
+    projectId = createProject.project.id;
+    development = createProject.project.environments.find((e) => e.name === 'development')!.id;
+    production = createProject.project.environments.find((e) => e.name === 'production')!.id;
+  });
+  afterAll(() => server?.close());
+
+  it('creates, starts, stops and restarts as new iterations with frozen allocations', async () => {
+    const f = await feature([
+      { key: 'green', defaultWeight: 30 },
+      { key: 'blue', defaultWeight: 30 },
+    ]);
+    const { createExperiment } = await server.data(CreateExperiment, {
+      input: { environmentId: production, feature: f.name, name: ' button colour ', hypothesis: ' green sells ' },
+    });
+    expect(createExperiment).toMatchObject({
+      __typename: 'CreateExperimentPayload',
+      experiment: { name: 'button colour', hypothesis: 'green sells', status: 'DRAFT', winnerKey: null, feature: { id: f.id }, iterations: [] },
+    });
+    if (createExperiment.__typename !== 'CreateExperimentPayload') return;
+    const id = createExperiment.experiment.id;
+
+    const started = await server.data(StartExperiment, { input: { id } });
+    expect(started.startExperiment).toMatchObject({
+      experiment: {
+        status: 'RUNNING',
+        currentIteration: { number: 1, stoppedAt: null, allocation: [{ key: 'green', weight: 30 }, { key: 'blue', weight: 30 }, { key: 'control', weight: 40 }] },
+      },
+    });
+    const again = await server.data(StartExperiment, { input: { id } });
+    expect(again.startExperiment).toMatchObject({ __typename: 'ExperimentStatusError', code: 'INVALID_EXPERIMENT_STATUS', status: 'RUNNING' });
+
+    const stopped = await server.data(StopExperiment, { input: { id } });
+    expect(stopped.stopExperiment).toMatchObject({ experiment: { status: 'STOPPED', winnerKey: null, stoppedBy: expect.any(String) } });
+    if (stopped.stopExperiment.__typename !== 'StopExperimentPayload') return;
+    expect(stopped.stopExperiment.experiment.stoppedAt).not.toBeNull();
+    expect(stopped.stopExperiment.experiment.iterations[0].stoppedAt).not.toBeNull();
+    const stopAgain = await server.data(StopExperiment, { input: { id } });
+    expect(stopAgain.stopExperiment).toMatchObject({ __typename: 'ExperimentStatusError', status: 'STOPPED' });
+
+    // Change the weights while stopped, start again: iteration 2 freezes the new split.
+    const green = f.options.find((o) => o.key === 'green')!.id;
+    const changed = await server.data(UpdateState, { input: { environmentId: production, featureId: f.id, allocations: [{ optionId: green, weight: 50 }] } });
+    expect(changed.updateFeatureState.__typename).toBe('UpdateFeatureStatePayload');
+    const second = await server.data(StartExperiment, { input: { id } });
+    expect(second.startExperiment).toMatchObject({
+      experiment: { currentIteration: { number: 2, allocation: [{ key: 'green', weight: 50 }, { key: 'blue', weight: 30 }, { key: 'control', weight: 20 }] } },
+    });
+    const finished = await server.data(StopExperiment, { input: { id, winnerKey: 'green' } });
+    expect(finished.stopExperiment).toMatchObject({
+      experiment: {
+        status: 'STOPPED',
+        winnerKey: 'green',
+        iterations: [
+          { number: 1, allocation: [{ key: 'green', weight: 30 }, { key: 'blue', weight: 30 }, { key: 'control', weight: 40 }] },
+          { number: 2, allocation: [{ key: 'green', weight: 50 }, { key: 'blue', weight: 30 }, { key: 'control', weight: 20 }] },
+        ],
+      },
+    });
+
+    const lists = await server.data(Lists, { environmentId: production, featureId: f.id });
+    expect(lists.environment).toMatchObject({ experiments: expect.arrayContaining([{ id, name: 'button colour', status: 'STOPPED' }]) });
+    expect(lists.feature).toEqual({ experiments: [{ id, name: 'button colour', environment: { id: production } }] });
+    expect((await server.data(Node, { id })).node).toMatchObject({ __typename: 'Experiment', name: 'button colour', iterations: [{ number: 1 }, { number: 2 }] });
+  });
+
+  it('refuses features that are not ready, naming the options without a key, and writes nothing', async () => {
+    const plain = await feature([]);
+    const none = await server.data(CreateExperiment, { input: { environmentId: production, feature: plain.name, name: unique('exp') } });
+    expect(none.createExperiment).toMatchObject({ __typename: 'ExperimentNotReadyError', code: 'EXPERIMENT_NOT_READY', options: [] });
+
+    const f = await feature([{ key: 'a', defaultWeight: 10 }, { key: null, name: 'nameless' }, { key: '' }]);
+    const refused = await server.data(CreateExperiment, { input: { environmentId: production, feature: f.name, name: unique('exp') } });
+    expect(refused.createExperiment).toMatchObject({ __typename: 'ExperimentNotReadyError', code: 'EXPERIMENT_NOT_READY', path: ['feature'] });
+    if (refused.createExperiment.__typename !== 'ExperimentNotReadyError') return;
+    expect(refused.createExperiment.options).toEqual([
+      { optionId: f.options[1].id, name: 'nameless' },
+      { optionId: f.options[2].id, name: null },
+    ]);
+    expect((await server.data(Lists, { environmentId: production, featureId: f.id })).feature).toEqual({ experiments: [] });
+
+    const unknown = await server.data(CreateExperiment, { input: { environmentId: production, feature: 'no_such_feature', name: unique('exp') } });
+    expect(unknown.createExperiment).toMatchObject({ __typename: 'ValidationError', code: 'FEATURE_NOT_FOUND', path: ['feature'] });
+    const badName = await server.data(CreateExperiment, { input: { environmentId: production, feature: f.name, name: '  ' } });
+    expect(badName.createExperiment).toMatchObject({ code: 'INVALID_NAME', path: ['name'] });
+  });
+
+  it('keeps names unique per environment and one open experiment per feature and environment', async () => {
+    const f = await feature([{ key: 'a', defaultWeight: 50 }]);
+    const g = await feature([{ key: 'b', defaultWeight: 50 }]);
+    const first = await experiment(f.name, production, 'shared name');
+    const taken = await server.data(CreateExperiment, { input: { environmentId: production, feature: g.name, name: 'shared name' } });
+    expect(taken.createExperiment).toMatchObject({ __typename: 'DuplicateNameError', code: 'DUPLICATE_NAME', name: 'shared name', path: ['name'] });
+    // Another environment may use the name, and test the same feature.
+    await experiment(f.name, development, 'shared name');
+
+    const second = await server.data(CreateExperiment, { input: { environmentId: production, feature: f.name, name: unique('exp') } });
+    expect(second.createExperiment).toMatchObject({ __typename: 'ExperimentExistsError', code: 'EXPERIMENT_EXISTS', experimentId: first.id, experimentName: 'shared name' });
+
+    await server.data(StartExperiment, { input: { id: first.id } });
+    await server.data(StopExperiment, { input: { id: first.id } });
+    const next = await experiment(f.name);
+    // A stopped experiment cannot start again while a newer one of the feature is open.
+    const restart = await server.data(StartExperiment, { input: { id: first.id } });
+    expect(restart.startExperiment).toMatchObject({ __typename: 'ExperimentExistsError', experimentName: next.name });
+  });
+
+  it('ships the winner: the state serves its value with every weight 0, in the same write', async () => {
+    const f = await feature([
+      { key: 'green', defaultWeight: 40, value: { colour: 'green' } },
+      { key: 'blue', defaultWeight: 40, value: { colour: 'blue' } },
+    ]);
+    const e = await experiment(f.name);
+    await server.data(StartExperiment, { input: { id: e.id } });
+
+    const noWinner = await server.data(StopExperiment, { input: { id: e.id, ship: true } });
+    expect(noWinner.stopExperiment).toMatchObject({ __typename: 'ValidationError', code: 'INVALID_INPUT', path: ['winnerKey'] });
+    const unknown = await server.data(StopExperiment, { input: { id: e.id, winnerKey: 'purple', ship: true } });
+    expect(unknown.stopExperiment).toMatchObject({ __typename: 'ValidationError', code: 'UNKNOWN_VARIANT_KEY', path: ['winnerKey'] });
+    expect((await server.data(Node, { id: e.id })).node).toMatchObject({ status: 'RUNNING' });
+
+    const shipped = await server.data(StopExperiment, { input: { id: e.id, winnerKey: 'blue', ship: true } });
+    expect(shipped.stopExperiment).toMatchObject({ experiment: { status: 'STOPPED', winnerKey: 'blue' } });
+    const state = await server.data(UpdateState, { input: { environmentId: production, featureId: f.id } });
+    expect(state.updateFeatureState).toMatchObject({
+      featureState: { value: { colour: 'blue' }, allocations: expect.arrayContaining([{ option: { key: 'green' }, weight: 0 }, { option: { key: 'blue' }, weight: 0 }]) },
+    });
+  });
+
+  it('answers NOT_FOUND for unknown experiments and leaves analytics tokens out of writes', async () => {
+    const missing = await server.data(StartExperiment, { input: { id: Buffer.from('Experiment:999999').toString('base64') } });
+    expect(missing.startExperiment).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
+  });
+});
