@@ -81,6 +81,75 @@ const Node = graphql(`
   }
 `);
 
+
+const ArchiveFeature = graphql(`
+  mutation ExpArchiveFeature($input: ArchiveFeatureInput!) {
+    archiveFeature(input: $input) { __typename ... on Error { code message } ... on ExperimentRunningError { experimentId experimentName path } }
+  }
+`);
+const CreateOption = graphql(`
+  mutation ExpCreateOption($input: CreateMultivariateOptionInput!) {
+    createMultivariateOption(input: $input) { __typename ... on Error { code message } ... on ExperimentRunningError { experimentId experimentName path } }
+  }
+`);
+const UpdateOption = graphql(`
+  mutation ExpUpdateOption($input: UpdateMultivariateOptionInput!) {
+    updateMultivariateOption(input: $input) { __typename ... on Error { code message } ... on ExperimentRunningError { experimentId experimentName path } }
+  }
+`);
+const DeleteOption = graphql(`
+  mutation ExpDeleteOption($input: DeleteMultivariateOptionInput!) {
+    deleteMultivariateOption(input: $input) { __typename ... on Error { code message } ... on ExperimentRunningError { experimentId experimentName path } }
+  }
+`);
+const ChangeState = graphql(`
+  mutation ExpChangeState($input: UpdateFeatureStateInput!) {
+    updateFeatureState(input: $input) { __typename ... on Error { code message } ... on ExperimentRunningError { experimentId experimentName path } }
+  }
+`);
+const CreateSegment = graphql(`
+  mutation ExpCreateSegment($input: CreateSegmentInput!) {
+    createSegment(input: $input) { __typename ... on CreateSegmentPayload { segment { id } } ... on Error { code message } }
+  }
+`);
+const SetSegmentOverride = graphql(`
+  mutation ExpSetSegmentOverride($input: SetSegmentOverrideInput!) {
+    setSegmentOverride(input: $input) {
+      __typename ... on SetSegmentOverridePayload { segmentOverride { id } } ... on Error { code message }
+      ... on ExperimentRunningError { experimentId experimentName path }
+    }
+  }
+`);
+const RemoveSegmentOverride = graphql(`
+  mutation ExpRemoveSegmentOverride($input: RemoveSegmentOverrideInput!) {
+    removeSegmentOverride(input: $input) { __typename ... on Error { code message } ... on ExperimentRunningError { experimentId experimentName path } }
+  }
+`);
+const SetIdentityOverride = graphql(`
+  mutation ExpSetIdentityOverride($input: SetIdentityOverrideInput!) {
+    setIdentityOverride(input: $input) {
+      __typename ... on SetIdentityOverridePayload { identityOverride { id } } ... on Error { code message }
+      ... on ExperimentRunningError { experimentId experimentName path }
+    }
+  }
+`);
+const RemoveIdentityOverride = graphql(`
+  mutation ExpRemoveIdentityOverride($input: RemoveIdentityOverrideInput!) {
+    removeIdentityOverride(input: $input) { __typename ... on Error { code message } ... on ExperimentRunningError { experimentId experimentName path } }
+  }
+`);
+const FeatureNow = graphql(`
+  query ExpFeatureNow($id: ID!, $environmentId: ID!) {
+    node(id: $id) {
+      ... on Feature {
+        archivedAt
+        options { id key value defaultWeight priority }
+        state(environmentId: $environmentId) { enabled value allocations { option { key } weight } segmentOverrides { id } }
+      }
+    }
+  }
+`);
+
 describe.each(databaseKinds)('experiments on %s', (kind) => {
   let server: TestServer;
   let projectId: string;
@@ -233,6 +302,79 @@ describe.each(databaseKinds)('experiments on %s', (kind) => {
     expect(state.updateFeatureState).toMatchObject({
       featureState: { value: { colour: 'blue' }, allocations: expect.arrayContaining([{ option: { key: 'green' }, weight: 0 }, { option: { key: 'blue' }, weight: 0 }]) },
     });
+  });
+
+  it('refuses every write that changes who gets what while the experiment runs, on every path, writing nothing', async () => {
+    const f = await feature([
+      { key: 'green', defaultWeight: 40 },
+      { key: 'blue', defaultWeight: 40 },
+    ]);
+    const [green, blue] = f.options.map((o) => o.id);
+    const { createSegment } = await server.data(CreateSegment, { input: { projectId, name: unique('segment'), rules: [] } });
+    if (createSegment.__typename !== 'CreateSegmentPayload') throw new Error(createSegment.__typename);
+    const segmentId = createSegment.segment.id;
+    const segmentOverride = await server.data(SetSegmentOverride, { input: { environmentId: production, featureId: f.id, segmentId, enabled: true } });
+    const identityOverride = await server.data(SetIdentityOverride, { input: { environmentId: production, feature: f.name, identifier: 'ann', enabled: true } });
+    if (segmentOverride.setSegmentOverride.__typename !== 'SetSegmentOverridePayload') throw new Error('segment override');
+    if (identityOverride.setIdentityOverride.__typename !== 'SetIdentityOverridePayload') throw new Error('identity override');
+    const e = await experiment(f.name);
+    await server.data(StartExperiment, { input: { id: e.id } });
+    const before = await server.data(FeatureNow, { id: f.id, environmentId: production });
+
+    const refused = { __typename: 'ExperimentRunningError', code: 'EXPERIMENT_RUNNING', experimentId: e.id, experimentName: e.name };
+    const attempts: [string, Promise<Record<string, unknown>>][] = [
+      ['allocations', server.data(ChangeState, { input: { environmentId: production, featureId: f.id, allocations: [{ optionId: green, weight: 10 }] } })],
+      ['value', server.data(ChangeState, { input: { environmentId: production, featureId: f.id, value: 'red' } })],
+      ['archive', server.data(ArchiveFeature, { input: { id: f.id } })],
+      ['add option', server.data(CreateOption, { input: { featureId: f.id, key: 'red', defaultWeight: 5 } })],
+      ['delete option', server.data(DeleteOption, { input: { id: blue } })],
+      ['option weight', server.data(UpdateOption, { input: { id: green, defaultWeight: 10 } })],
+      ['option value', server.data(UpdateOption, { input: { id: green, value: 'lime' } })],
+      ['option key', server.data(UpdateOption, { input: { id: green, key: 'lime' } })],
+      ['option priority', server.data(UpdateOption, { input: { id: green, priority: 99 } })],
+      ['set segment override', server.data(SetSegmentOverride, { input: { environmentId: production, featureId: f.id, segmentId, enabled: false } })],
+      ['remove segment override', server.data(RemoveSegmentOverride, { input: { id: segmentOverride.setSegmentOverride.segmentOverride.id } })],
+      ['set identity override', server.data(SetIdentityOverride, { input: { environmentId: production, feature: f.name, identifier: 'bob', enabled: true } })],
+      ['remove identity override', server.data(RemoveIdentityOverride, { input: { id: identityOverride.setIdentityOverride.identityOverride.id } })],
+    ];
+    for (const [path, attempt] of attempts) {
+      const result = Object.values(await attempt)[0];
+      expect({ path, result }).toMatchObject({ path, result: refused });
+    }
+    expect(await server.data(FeatureNow, { id: f.id, environmentId: production })).toEqual(before);
+
+    // Free: the kill switch, an option's name, and the same feature in another environment.
+    expect((await server.data(ChangeState, { input: { environmentId: production, featureId: f.id, enabled: true } })).updateFeatureState.__typename).toBe('UpdateFeatureStatePayload');
+    expect((await server.data(UpdateOption, { input: { id: green, name: 'Green' } })).updateMultivariateOption.__typename).toBe('UpdateMultivariateOptionPayload');
+    const elsewhere = await server.data(ChangeState, { input: { environmentId: development, featureId: f.id, allocations: [{ optionId: green, weight: 10 }] } });
+    expect(elsewhere.updateFeatureState.__typename).toBe('UpdateFeatureStatePayload');
+
+    await server.data(StopExperiment, { input: { id: e.id } });
+    const after = await server.data(ChangeState, { input: { environmentId: production, featureId: f.id, allocations: [{ optionId: green, weight: 10 }] } });
+    expect(after.updateFeatureState.__typename).toBe('UpdateFeatureStatePayload');
+  });
+
+  it('a start racing an allocation change: the frozen allocation is always what the state serves', async () => {
+    for (let round = 0; round < 6; round++) {
+      const f = await feature([{ key: 'a', defaultWeight: 50 }]);
+      const e = await experiment(f.name);
+      const [started, changed] = await Promise.all([
+        server.data(StartExperiment, { input: { id: e.id } }),
+        server.data(ChangeState, { input: { environmentId: production, featureId: f.id, allocations: [{ optionId: f.options[0].id, weight: 20 }] } }),
+      ]);
+      if (started.startExperiment.__typename !== 'StartExperimentPayload') throw new Error(JSON.stringify(started));
+      const frozen = started.startExperiment.experiment.currentIteration?.allocation;
+      const now = await server.data(FeatureNow, { id: f.id, environmentId: production });
+      const served = now.node && 'state' in now.node ? now.node.state?.allocations : undefined;
+      if (changed.updateFeatureState.__typename === 'UpdateFeatureStatePayload') {
+        expect(frozen).toEqual([{ key: 'a', weight: 20 }, { key: 'control', weight: 80 }]);
+        expect(served).toEqual([{ option: { key: 'a' }, weight: 20 }]);
+      } else {
+        expect(changed.updateFeatureState).toMatchObject({ code: 'EXPERIMENT_RUNNING' });
+        expect(frozen).toEqual([{ key: 'a', weight: 50 }, { key: 'control', weight: 50 }]);
+        expect(served).toEqual([]);
+      }
+    }
   });
 
   it('answers NOT_FOUND for unknown experiments and leaves analytics tokens out of writes', async () => {
