@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
-import { CreateProject } from '../../test/helpers/documents.js';
+import { CreateProject, RecordExposures } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 
 const CreateFeature = graphql(`
@@ -150,10 +150,33 @@ const FeatureNow = graphql(`
   }
 `);
 
+const Results = graphql(`
+  query ExpResults($id: ID!, $iteration: Int) {
+    node(id: $id) {
+      ... on Experiment {
+        results(iteration: $iteration) {
+          iteration exposures identities conflictedIdentities
+          variants { key exposures identities conflictedIdentities observedShare expectedShare }
+          srm { pValue status }
+        }
+      }
+    }
+  }
+`);
+
+const StampedExposures = graphql(`
+  query ExpStampedExposures($environmentId: ID!, $feature: String!) {
+    exposures(environmentId: $environmentId, feature: $feature, first: 1000) {
+      edges { node { identifier variantKey iteration experiment { id } } }
+    }
+  }
+`);
+
 describe.each(databaseKinds)('experiments on %s', (kind) => {
   let server: TestServer;
   let projectId: string;
   let production: string;
+  let productionKey: string;
   let development: string;
   let counter = 0;
   const unique = (prefix: string) => `${prefix}_${++counter}`;
@@ -179,6 +202,7 @@ describe.each(databaseKinds)('experiments on %s', (kind) => {
     projectId = createProject.project.id;
     development = createProject.project.environments.find((e) => e.name === 'development')!.id;
     production = createProject.project.environments.find((e) => e.name === 'production')!.id;
+    productionKey = createProject.project.environments.find((e) => e.name === 'production')!.key;
   });
   afterAll(() => server?.close());
 
@@ -375,6 +399,124 @@ describe.each(databaseKinds)('experiments on %s', (kind) => {
         expect(served).toEqual([]);
       }
     }
+  });
+
+  type Item = { identifier: string; variantKey: string; exposedAt?: string };
+
+  async function record(featureName: string, items: Item[]) {
+    for (let start = 0; start < items.length; start += 1000) {
+      const { recordExposures } = await server.data(
+        RecordExposures,
+        { input: { exposures: items.slice(start, start + 1000).map((item) => ({ feature: featureName, ...item })) } },
+        { environmentKey: productionKey },
+      );
+      if (recordExposures.__typename !== 'RecordExposuresPayload' || recordExposures.rejected !== 0) throw new Error(JSON.stringify(recordExposures));
+    }
+  }
+
+  /** n identities split by first variant: `counts` of each key, in order. */
+  function split(prefix: string, counts: Record<string, number>): Item[] {
+    const items: Item[] = [];
+    for (const [key, count] of Object.entries(counts)) for (let i = 0; i < count; i++) items.push({ identifier: `${prefix}_${key}_${i}`, variantKey: key });
+    return items;
+  }
+
+  async function results(id: string, iteration?: number) {
+    const { node } = await server.data(Results, { id, iteration });
+    if (!node || !('results' in node)) throw new Error('no experiment');
+    return node.results;
+  }
+
+  it('stamps exposures with their iteration and summarises each iteration against its own allocation', async () => {
+    const f = await feature([
+      { key: 'a', defaultWeight: 50 },
+      { key: 'b', defaultWeight: 50 },
+    ]);
+    const before = new Date(Date.now() - 60_000).toISOString();
+    const e = await experiment(f.name);
+    await server.data(StartExperiment, { input: { id: e.id } });
+    // An exposure from before the start belongs to no iteration.
+    await record(f.name, [{ identifier: 'early', variantKey: 'a', exposedAt: before }]);
+    // 300 identities, 150/150, one of them also shown b later: conflicted.
+    await record(f.name, [...split('one', { a: 150, b: 150 }), { identifier: 'one_a_0', variantKey: 'b' }]);
+    const stop = await server.data(StopExperiment, { input: { id: e.id } });
+    if (stop.stopExperiment.__typename !== 'StopExperimentPayload') throw new Error('stop');
+    const first = stop.stopExperiment.experiment.iterations[0];
+
+    await server.data(ChangeState, { input: { environmentId: production, featureId: f.id, allocations: [{ optionId: f.options[0].id, weight: 75 }, { optionId: f.options[1].id, weight: 25 }] } });
+    // Between the iterations: no iteration.
+    await record(f.name, [{ identifier: 'between', variantKey: 'a' }]);
+    await server.data(StartExperiment, { input: { id: e.id } });
+    // 600 identities, 450/150 against 75/25, and a late event of iteration 1 arriving now.
+    const lateAt = new Date(new Date(first.stoppedAt!).getTime() - 1).toISOString();
+    await record(f.name, [...split('two', { a: 450, b: 150 }), { identifier: 'late', variantKey: 'b', exposedAt: lateAt }]);
+
+    const one = await results(e.id, 1);
+    expect(one).toMatchObject({
+      iteration: 1,
+      exposures: 302,
+      identities: 301,
+      conflictedIdentities: 1,
+      variants: [
+        { key: 'a', exposures: 150, identities: 150, conflictedIdentities: 1, expectedShare: 0.5 },
+        { key: 'b', exposures: 152, identities: 151, conflictedIdentities: 0, expectedShare: 0.5 },
+        { key: 'control', exposures: 0, identities: 0, expectedShare: 0 },
+      ],
+      srm: { status: 'OK' },
+    });
+    expect(one?.variants[0].observedShare).toBeCloseTo(150 / 301, 10);
+    const two = await results(e.id);
+    expect(two).toMatchObject({
+      iteration: 2,
+      exposures: 600,
+      identities: 600,
+      variants: [
+        { key: 'a', identities: 450, observedShare: 0.75, expectedShare: 0.75 },
+        { key: 'b', identities: 150, observedShare: 0.25, expectedShare: 0.25 },
+        { key: 'control', identities: 0, expectedShare: 0 },
+      ],
+      srm: { pValue: 1, status: 'OK' },
+    });
+    expect(await results(e.id, 3)).toBeNull();
+
+    // A recount from the raw rows agrees.
+    const { exposures } = await server.data(StampedExposures, { environmentId: production, feature: f.name });
+    const rows = exposures.edges.map((edge) => edge.node);
+    const stamped = (n: number) => rows.filter((row) => row.iteration === n && row.experiment?.id === e.id);
+    expect(stamped(1)).toHaveLength(302);
+    expect(stamped(2)).toHaveLength(600);
+    expect(rows.filter((row) => row.iteration === null && row.experiment === null).map((row) => row.identifier).sort()).toEqual(['between', 'early']);
+  });
+
+  it('grades the sample ratio: 450/150 of 50/50 FAILED, 60 identities INSUFFICIENT_DATA', async () => {
+    const skewed = await feature([{ key: 'a', defaultWeight: 50 }, { key: 'b', defaultWeight: 50 }]);
+    const e1 = await experiment(skewed.name);
+    await server.data(StartExperiment, { input: { id: e1.id } });
+    await record(skewed.name, split('skew', { a: 450, b: 150 }));
+    const failed = await results(e1.id);
+    expect(failed?.srm.status).toBe('FAILED');
+    expect(failed?.srm.pValue).toBeLessThan(0.001);
+
+    const few = await feature([{ key: 'a', defaultWeight: 50 }, { key: 'b', defaultWeight: 50 }]);
+    const e2 = await experiment(few.name);
+    await server.data(StartExperiment, { input: { id: e2.id } });
+    await record(few.name, split('few', { a: 50, b: 10 }));
+    expect((await results(e2.id))?.srm.status).toBe('INSUFFICIENT_DATA');
+  });
+
+  it('stamps every exposure of 20 concurrent batches', async () => {
+    const f = await feature([{ key: 'a', defaultWeight: 50 }, { key: 'b', defaultWeight: 50 }]);
+    const e = await experiment(f.name);
+    await server.data(StartExperiment, { input: { id: e.id } });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, batch) => record(f.name, Array.from({ length: 50 }, (_, i) => ({ identifier: `c${batch}_${i}`, variantKey: i % 2 ? 'b' : 'a' })))),
+    );
+    expect(await results(e.id)).toMatchObject({
+      exposures: 1000,
+      identities: 1000,
+      variants: [{ key: 'a', identities: 500 }, { key: 'b', identities: 500 }, { key: 'control', identities: 0 }],
+      srm: { pValue: 1, status: 'OK' },
+    });
   });
 
   it('answers NOT_FOUND for unknown experiments and leaves analytics tokens out of writes', async () => {

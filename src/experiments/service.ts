@@ -5,6 +5,7 @@ import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/ap
 import { echo } from '../errors/echo.js';
 import { uniqueViolationFields } from '../db/sql-state.js';
 import { VARIANT_CONTROL } from '../engine/index.js';
+import { sampleRatioMismatch } from '../analytics/summary.js';
 import { controlWeight, effectiveWeights } from '../features/weights.js';
 import { type Experiment, Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { ExperimentExistsError, ExperimentNotReadyError, ExperimentStatusError } from './errors.js';
@@ -42,6 +43,7 @@ export interface ExperimentService {
   createExperiment(input: CreateExperimentInput): Promise<Written<Experiment>>;
   startExperiment(id: number): Promise<Written<Experiment>>;
   stopExperiment(input: StopExperimentInput): Promise<Written<Experiment>>;
+  results(experimentId: number, iteration: number | null): Promise<ExperimentResults | null>;
 }
 
 export function createExperimentService(deps: { prisma: PrismaClient }): ExperimentService {
@@ -50,6 +52,7 @@ export function createExperimentService(deps: { prisma: PrismaClient }): Experim
     createExperiment: (input) => createExperiment(prisma, input),
     startExperiment: (id) => startExperiment(prisma, id),
     stopExperiment: (input) => stopExperiment(prisma, input),
+    results: (experimentId, iteration) => experimentResults(prisma, experimentId, iteration),
   };
 }
 
@@ -205,4 +208,93 @@ async function ship_(tx: Tx, environmentId: number, featureId: number, winnerKey
       update: { weight: 0 },
     });
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Results
+
+export const SRM_MIN_IDENTITIES = 100;
+
+export type SrmStatus = 'INSUFFICIENT_DATA' | 'OK' | 'WARNING' | 'FAILED';
+
+export interface VariantResult {
+  key: string;
+  exposures: number;
+  /** Identities whose first exposure in the iteration was this variant. */
+  identities: number;
+  /** Of those, the ones also exposed to another variant in the iteration. */
+  conflictedIdentities: number;
+  observedShare: number;
+  /** The variant's weight in the iteration's frozen allocation, as a share of 1. */
+  expectedShare: number;
+}
+
+export interface ExperimentResults {
+  iteration: number;
+  exposures: number;
+  identities: number;
+  conflictedIdentities: number;
+  variants: VariantResult[];
+  srm: { pValue: number | null; status: SrmStatus };
+}
+
+/** INSUFFICIENT_DATA below 100 identities (or with nothing to test), else by p: FAILED < 0.001 <= WARNING < 0.01 <= OK. */
+export function srmStatus(identities: number, pValue: number | null): SrmStatus {
+  if (identities < SRM_MIN_IDENTITIES || pValue === null) return 'INSUFFICIENT_DATA';
+  if (pValue < 0.001) return 'FAILED';
+  if (pValue < 0.01) return 'WARNING';
+  return 'OK';
+}
+
+/** The summary of one iteration (the latest when none is given); null when it does not exist. */
+export async function experimentResults(
+  prisma: PrismaClient,
+  experimentId: number,
+  iterationNumber: number | null,
+): Promise<ExperimentResults | null> {
+  const iteration = await prisma.experimentIteration.findFirst({
+    where: { experimentId, ...(iterationNumber === null ? {} : { number: iterationNumber }) },
+    orderBy: { number: 'desc' },
+  });
+  if (!iteration) return null;
+  const [exposureCounts, identityCounts] = await Promise.all([
+    prisma.$queryRaw<{ key: string; exposures: bigint }[]>`
+      SELECT "variantKey" AS "key", count(*) AS "exposures" FROM "Exposure"
+      WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number} GROUP BY 1`,
+    prisma.$queryRaw<{ key: string; identities: bigint; conflicted: bigint }[]>`
+      SELECT "first" AS "key", count(*) AS "identities", count(*) FILTER (WHERE "keys" > 1) AS "conflicted"
+      FROM (
+        SELECT (array_agg("variantKey" ORDER BY "exposedAt", "id"))[1] AS "first", count(DISTINCT "variantKey") AS "keys"
+        FROM "Exposure" WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number}
+        GROUP BY "identityId"
+      ) per_identity GROUP BY 1`,
+  ]);
+  const allocation = iteration.allocation as unknown as AllocationEntry[];
+  const keys = [...allocation.map((entry) => entry.key)];
+  // Keys exposed but not in the allocation (a client reporting a stale variant) still count.
+  for (const row of [...exposureCounts, ...identityCounts]) if (!keys.includes(row.key)) keys.push(row.key);
+  const exposuresOf = new Map(exposureCounts.map((row) => [row.key, Number(row.exposures)]));
+  const identitiesOf = new Map(identityCounts.map((row) => [row.key, { identities: Number(row.identities), conflicted: Number(row.conflicted) }]));
+  const identities = identityCounts.reduce((sum, row) => sum + Number(row.identities), 0);
+  const variants = keys.map((key) => {
+    const counted = identitiesOf.get(key) ?? { identities: 0, conflicted: 0 };
+    const weight = allocation.find((entry) => entry.key === key)?.weight ?? 0;
+    return {
+      key,
+      exposures: exposuresOf.get(key) ?? 0,
+      identities: counted.identities,
+      conflictedIdentities: counted.conflicted,
+      observedShare: identities === 0 ? 0 : counted.identities / identities,
+      expectedShare: Math.round((weight / 100) * 1e10) / 1e10,
+    };
+  });
+  const srm = sampleRatioMismatch(variants.map((v) => ({ observed: v.identities, expectedShare: v.expectedShare })));
+  return {
+    iteration: iteration.number,
+    exposures: variants.reduce((sum, v) => sum + v.exposures, 0),
+    identities,
+    conflictedIdentities: variants.reduce((sum, v) => sum + v.conflictedIdentities, 0),
+    variants,
+    srm: { pValue: srm?.pValue ?? null, status: srmStatus(identities, srm?.pValue ?? null) },
+  };
 }

@@ -1,6 +1,10 @@
 -- CreateEnum
 CREATE TYPE "ExperimentStatus" AS ENUM ('DRAFT', 'RUNNING', 'STOPPED');
 
+-- AlterTable
+ALTER TABLE "Exposure" ADD COLUMN     "experimentId" INTEGER,
+ADD COLUMN     "iteration" INTEGER;
+
 -- CreateTable
 CREATE TABLE "Experiment" (
     "id" SERIAL NOT NULL,
@@ -31,6 +35,9 @@ CREATE TABLE "ExperimentIteration" (
 );
 
 -- CreateIndex
+CREATE INDEX "Exposure_experimentId_iteration_idx" ON "Exposure"("experimentId", "iteration");
+
+-- CreateIndex
 CREATE INDEX "Experiment_environmentId_featureId_idx" ON "Experiment"("environmentId", "featureId");
 
 -- CreateIndex
@@ -50,3 +57,6 @@ ALTER TABLE "Experiment" ADD CONSTRAINT "Experiment_featureId_fkey" FOREIGN KEY 
 
 -- AddForeignKey
 ALTER TABLE "ExperimentIteration" ADD CONSTRAINT "ExperimentIteration_experimentId_fkey" FOREIGN KEY ("experimentId") REFERENCES "Experiment"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "Exposure" ADD CONSTRAINT "Exposure_experimentId_fkey" FOREIGN KEY ("experimentId") REFERENCES "Experiment"("id") ON DELETE SET NULL ON UPDATE CASCADE;

@@ -12,7 +12,7 @@ import { readableNode, readByTokens } from '../../schema/nodes.js';
 import { payloadType } from '../../schema/payload.js';
 import { ExperimentExistsError, ExperimentNotReadyError, ExperimentStatusError } from '../errors.js';
 import type { AllocationEntry } from '../normalise.js';
-import type { ExperimentService } from '../service.js';
+import type { ExperimentResults, ExperimentService, VariantResult } from '../service.js';
 
 const readers = { $any: { admin: true, analytics: true } } as const;
 
@@ -47,6 +47,42 @@ export const ExperimentIterationType = builder.prismaObject('ExperimentIteration
   }),
 });
 
+const SrmStatusEnum = builder.enumType('SrmStatus', {
+  description: 'INSUFFICIENT_DATA below 100 identities, else OK, WARNING (p < 0.01) or FAILED (p < 0.001).',
+  values: ['INSUFFICIENT_DATA', 'OK', 'WARNING', 'FAILED'] as const,
+});
+
+const SrmType = builder.objectRef<ExperimentResults['srm']>('ExperimentSrm').implement({
+  description: "Sample ratio mismatch: chi-square of identities by first variant against the iteration's allocation.",
+  fields: (t) => ({
+    pValue: t.float({ nullable: true, resolve: (srm) => srm.pValue }),
+    status: t.field({ type: SrmStatusEnum, resolve: (srm) => srm.status }),
+  }),
+});
+
+const VariantResultType = builder.objectRef<VariantResult>('ExperimentVariantResult').implement({
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    exposures: t.exposeInt('exposures'),
+    identities: t.exposeInt('identities', { description: 'Identities whose first exposure in the iteration was this variant.' }),
+    conflictedIdentities: t.exposeInt('conflictedIdentities', { description: 'Of those, the ones also exposed to another variant.' }),
+    observedShare: t.exposeFloat('observedShare'),
+    expectedShare: t.exposeFloat('expectedShare', { description: "From the iteration's frozen allocation." }),
+  }),
+});
+
+const ExperimentResultsType = builder.objectRef<ExperimentResults>('ExperimentResults').implement({
+  description: "One iteration's exposures, each attributed against the allocation that produced it.",
+  fields: (t) => ({
+    iteration: t.exposeInt('iteration'),
+    exposures: t.exposeInt('exposures'),
+    identities: t.exposeInt('identities'),
+    conflictedIdentities: t.exposeInt('conflictedIdentities'),
+    variants: t.field({ type: [VariantResultType], description: 'The allocation order, control included.', resolve: (r) => r.variants }),
+    srm: t.field({ type: SrmType, resolve: (r) => r.srm }),
+  }),
+});
+
 export const ExperimentType = builder.prismaNode('Experiment', {
   id: { field: 'id' },
   nullable: true,
@@ -67,6 +103,13 @@ export const ExperimentType = builder.prismaNode('Experiment', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     environment: t.relation('environment'),
     feature: t.relation('feature'),
+    results: t.field({
+      type: ExperimentResultsType,
+      nullable: true,
+      description: 'The summary of one iteration (default: the latest); null when there is no such iteration.',
+      args: { iteration: t.arg.int() },
+      resolve: (experiment, args, context) => experiments(context).results(experiment.id, args.iteration ?? null),
+    }),
     iterations: t.relation('iterations', { description: 'Every iteration, first first.', query: { orderBy: { number: 'asc' } } }),
     currentIteration: t.prismaField({
       type: 'ExperimentIteration',
@@ -83,6 +126,11 @@ readableNode('Experiment', { visibleTo: readByTokens, findMany: (prisma, args) =
 builder.prismaObjectField(EnvironmentType, 'experiments', (t) =>
   t.relation('experiments', { authScopes: readers, description: "The environment's experiments, oldest first.", query: { orderBy: { id: 'asc' } } }),
 );
+
+builder.prismaObjectFields('Exposure', (t) => ({
+  experiment: t.relation('experiment', { nullable: true, description: 'The experiment running on the feature here at exposedAt.' }),
+  iteration: t.exposeInt('iteration', { nullable: true, description: 'Its iteration then.' }),
+}));
 
 builder.prismaObjectField(FeatureType, 'experiments', (t) =>
   t.relation('experiments', { authScopes: readers, description: "The feature's experiments in every environment, oldest first.", query: { orderBy: { id: 'asc' } } }),
