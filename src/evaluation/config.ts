@@ -15,6 +15,14 @@ export interface ConfiguredFeature {
   multivariate: boolean;
   /** Live options by variant key (options without a key are not listed). */
   optionIdByVariantKey: ReadonlyMap<string, number>;
+  /** The experiment running on the feature here, with its iteration (Flag.experiment). */
+  experiment: RunningExperiment | null;
+}
+
+export interface RunningExperiment {
+  id: number;
+  name: string;
+  iteration: number;
 }
 
 export interface EvaluationConfig {
@@ -51,7 +59,7 @@ interface OptionRow {
  * options with the environment's effective weights. Undefined when the environment does not exist.
  */
 export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: number): Promise<EvaluationConfig | undefined> {
-  const [states, options] = await Promise.all([
+  const [states, options, experiments] = await Promise.all([
     // The environment row comes back even when it has no features (LEFT JOIN).
     // DB NULL in FeatureState.value means "inherit initialValue"; a JSON null is a value.
     prisma.$queryRaw<StateRow[]>`
@@ -71,12 +79,23 @@ export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: 
       LEFT JOIN "VariantAllocation" a ON a."featureStateId" = fs."id" AND a."optionId" = o."id"
       WHERE fs."environmentId" = ${environmentId}
       ORDER BY o."featureId", o."priority", o."id"`,
+    prisma.$queryRaw<(RunningExperiment & { featureId: number })[]>`
+      SELECT x."featureId", x."id", x."name", max(i."number") AS "iteration"
+      FROM "Experiment" x JOIN "ExperimentIteration" i ON i."experimentId" = x."id"
+      WHERE x."environmentId" = ${environmentId} AND x."status" = 'RUNNING'
+      GROUP BY x."id"`,
   ]);
   if (states.length === 0) return undefined;
-  return buildEvaluationConfig(environmentId, states, options);
+  return buildEvaluationConfig(environmentId, states, options, experiments);
 }
 
-function buildEvaluationConfig(environmentId: number, states: StateRow[], options: OptionRow[]): EvaluationConfig {
+function buildEvaluationConfig(
+  environmentId: number,
+  states: StateRow[],
+  options: OptionRow[],
+  experiments: (RunningExperiment & { featureId: number })[] = [],
+): EvaluationConfig {
+  const experimentByFeature = new Map(experiments.map(({ featureId, id, name, iteration }) => [featureId, { id, name, iteration: Number(iteration) }]));
   const { environmentKey, environmentName } = states[0];
   const optionsByFeature = new Map<number, OptionRow[]>();
   for (const option of options) {
@@ -111,6 +130,7 @@ function buildEvaluationConfig(environmentId: number, states: StateRow[], option
       stateId: row.stateId,
       multivariate: featureOptions.length > 0,
       optionIdByVariantKey,
+      experiment: experimentByFeature.get(row.featureId) ?? null,
     });
   }
   // Code-point order, the same on every server whatever its locale.

@@ -172,6 +172,12 @@ const StampedExposures = graphql(`
   }
 `);
 
+const Flag = graphql(`
+  query ExpFlag($name: String!, $identifier: String) {
+    flag(name: $name, identifier: $identifier) { name variant experiment { id name iteration } }
+  }
+`);
+
 describe.each(databaseKinds)('experiments on %s', (kind) => {
   let server: TestServer;
   let projectId: string;
@@ -517,6 +523,19 @@ describe.each(databaseKinds)('experiments on %s', (kind) => {
       variants: [{ key: 'a', identities: 500 }, { key: 'b', identities: 500 }, { key: 'control', identities: 0 }],
       srm: { pValue: 1, status: 'OK' },
     });
+  });
+
+  it('names the running experiment and its iteration on the flag, and nothing once stopped', async () => {
+    const f = await feature([{ key: 'a', defaultWeight: 100 }]);
+    const e = await experiment(f.name);
+    const flag = async () => (await server.data(Flag, { name: f.name, identifier: 'someone' }, { environmentKey: productionKey })).flag;
+    expect(await flag()).toMatchObject({ experiment: null });
+    await server.data(StartExperiment, { input: { id: e.id } });
+    expect(await flag()).toMatchObject({ variant: 'a', experiment: { id: e.id, name: e.name, iteration: 1 } });
+    await server.data(StopExperiment, { input: { id: e.id } });
+    expect(await flag()).toMatchObject({ experiment: null });
+    await server.data(StartExperiment, { input: { id: e.id } });
+    expect(await flag()).toMatchObject({ experiment: { iteration: 2 } });
   });
 
   it('answers NOT_FOUND for unknown experiments and leaves analytics tokens out of writes', async () => {
