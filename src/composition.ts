@@ -11,6 +11,7 @@ import { EvaluationConfigCache } from './evaluation/cache.js';
 import { type EvaluationConfig, loadEvaluationConfig } from './evaluation/config.js';
 import { IdentityStore } from './evaluation/identities.js';
 import { type Assignments, createAssignments, createEvaluation, type EvaluationService } from './evaluation/service.js';
+import { createExperimentService, type ExperimentService } from './experiments/service.js';
 import { FeatureCatalog } from './exposures/catalog.js';
 import { createExposureService, type ExposureService } from './exposures/service.js';
 import { ExposureWriter } from './exposures/store.js';
@@ -32,6 +33,7 @@ export interface Services {
   /** What evaluation assigns an identity now (exposures, later experiments). */
   assignments: Assignments;
   exposures: ExposureService;
+  experiments: ExperimentService;
   features: FeatureService;
   projects: ProjectService;
   targeting: TargetingService;
@@ -85,6 +87,7 @@ export function compose(config: Config, db: Database, logger: Logger, options: C
     evaluation,
     assignments,
     exposures,
+    experiments: createExperimentService({ prisma }),
     features: createFeatureService({ prisma }),
     projects: createProjectService({ prisma }),
     targeting: createTargetingService({ prisma }),

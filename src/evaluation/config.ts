@@ -24,6 +24,14 @@ export interface ConfiguredFeature {
   optionIdByVariantKey: ReadonlyMap<string, number>;
   /** The feature state's value (what an override with a null value serves). */
   value: unknown;
+  /** The experiment running on the feature here, with its iteration (Flag.experiment). */
+  experiment: RunningExperiment | null;
+}
+
+export interface RunningExperiment {
+  id: number;
+  name: string;
+  iteration: number;
 }
 
 /** Put on a segment override's feature context: the engine hands it back on the flag it decided. */
@@ -90,7 +98,7 @@ interface OverrideRow {
  * options with the environment's effective weights. Undefined when the environment does not exist.
  */
 export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: number): Promise<EvaluationConfig | undefined> {
-  const [states, options, segments, overrides] = await Promise.all([
+  const [states, options, segments, overrides, experiments] = await Promise.all([
     // The environment row comes back even when it has no features (LEFT JOIN).
     // DB NULL in FeatureState.value means "inherit initialValue"; a JSON null is a value.
     prisma.$queryRaw<StateRow[]>`
@@ -128,9 +136,14 @@ export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: 
       JOIN "FeatureState" fs ON fs."featureId" = so."featureId" AND fs."environmentId" = so."environmentId"
       WHERE so."environmentId" = ${environmentId}
       ORDER BY so."segmentId", so."featureId"`,
+    prisma.$queryRaw<(RunningExperiment & { featureId: number })[]>`
+      SELECT x."featureId", x."id", x."name", max(i."number") AS "iteration"
+      FROM "Experiment" x JOIN "ExperimentIteration" i ON i."experimentId" = x."id"
+      WHERE x."environmentId" = ${environmentId} AND x."status" = 'RUNNING'
+      GROUP BY x."id"`,
   ]);
   if (states.length === 0) return undefined;
-  return buildEvaluationConfig(environmentId, states, options, segments, overrides);
+  return buildEvaluationConfig(environmentId, states, options, segments, overrides, experiments);
 }
 
 function buildEvaluationConfig(
@@ -139,7 +152,9 @@ function buildEvaluationConfig(
   options: OptionRow[],
   segmentRows: SegmentRow[],
   overrideRows: OverrideRow[],
+  experiments: (RunningExperiment & { featureId: number })[] = [],
 ): EvaluationConfig {
+  const experimentByFeature = new Map(experiments.map(({ featureId, id, name, iteration }) => [featureId, { id, name, iteration: Number(iteration) }]));
   const { environmentKey, environmentName } = states[0];
   const optionsByFeature = new Map<number, OptionRow[]>();
   for (const option of options) {
@@ -175,6 +190,7 @@ function buildEvaluationConfig(
       multivariate: featureOptions.length > 0,
       optionIdByVariantKey,
       value: row.value ?? null,
+      experiment: experimentByFeature.get(row.featureId) ?? null,
     });
   }
   // Code-point order, the same on every server whatever its locale.

@@ -1,11 +1,21 @@
 // Client queries `flags` and `flag`: evaluation of the caller's environment (X-Environment-Key).
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import type { Context } from '../context.js';
-import type { FlagResult } from '../engine/index.js';
 import { builder } from '../schema/builder.js';
-import type { EvaluationService } from './service.js';
+import type { RunningExperiment } from './config.js';
+import type { EvaluatedFlag, EvaluationService } from './service.js';
 
-export const FlagType = builder.objectRef<FlagResult>('Flag').implement({
+const FlagExperimentType = builder.objectRef<RunningExperiment>('FlagExperiment').implement({
+  description: 'The experiment running on a flag in this environment.',
+  fields: (t) => ({
+    id: t.id({ resolve: (experiment) => encodeGlobalID('Experiment', experiment.id) }),
+    name: t.exposeString('name'),
+    iteration: t.exposeInt('iteration'),
+  }),
+});
+
+export const FlagType = builder.objectRef<EvaluatedFlag>('Flag').implement({
   description: "A feature's evaluation for one identity (or for none) in the caller's environment.",
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -26,6 +36,12 @@ export const FlagType = builder.objectRef<FlagResult>('Flag').implement({
         const segment = (flag.metadata as { segment?: unknown } | undefined)?.segment;
         return typeof segment === 'string' ? segment : null;
       },
+    }),
+    experiment: t.field({
+      type: FlagExperimentType,
+      nullable: true,
+      description: 'The experiment running on the feature here, with its iteration; null when none runs.',
+      resolve: (flag) => flag.experiment ?? null,
     }),
   }),
 });

@@ -3,9 +3,12 @@
 import type { EnvironmentRef } from '../auth/environment-keys.js';
 import type { FlagResult, IdentityContext } from '../engine/index.js';
 import type { EvaluationConfigCache } from './cache.js';
-import type { ConfiguredFeature, SegmentMetadata } from './config.js';
+import type { ConfiguredFeature, RunningExperiment, SegmentMetadata } from './config.js';
 import type { IdentityStore, KnownIdentity } from './identities.js';
 import { checkIdentifier, checkTraits, invalidInput, type Traits } from './inputs.js';
+
+/** A flag, with the experiment running on its feature (experiments). */
+export type EvaluatedFlag = FlagResult & { experiment?: RunningExperiment };
 
 export interface EvaluationRequest {
   identifier?: string | null;
@@ -50,7 +53,7 @@ export interface ContextEvaluation {
 
 export interface EvaluationService {
   /** Every live flag of the caller's environment, by name; or only `name`'s. */
-  evaluate(environment: EnvironmentRef, request: EvaluationRequest, name?: string): Promise<FlagResult[]>;
+  evaluate(environment: EnvironmentRef, request: EvaluationRequest, name?: string): Promise<EvaluatedFlag[]>;
   /**
    * Like `evaluate`, from the same cached config, but the traits are this evaluation's only:
    * nothing is stored and stored traits are not read (OpenFeature sends the whole context).
@@ -112,7 +115,7 @@ export function createEvaluation({
       if (!config) return [];
 
       const evaluation = config.engine.forIdentity(identity ? identityContext(identity) : null);
-      const flags: FlagResult[] = [];
+      const flags: EvaluatedFlag[] = [];
       const served: ServedVariant[] = [];
       const named = name === undefined ? undefined : config.featuresByName.get(name);
       const features = name === undefined ? config.features : named ? [named] : [];
@@ -120,7 +123,7 @@ export function createEvaluation({
         const engineFlag = evaluation.flag(feature.name);
         if (!engineFlag) continue;
         const flag = withIdentityOverride(engineFlag, feature, identity);
-        flags.push(flag);
+        flags.push(feature.experiment ? { ...flag, experiment: feature.experiment } : flag);
         if (feature.multivariate && flag.variant !== null) {
           served.push({ featureId: feature.featureId, optionId: feature.optionIdByVariantKey.get(flag.variant) ?? null, variantKey: flag.variant });
         }

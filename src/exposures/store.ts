@@ -51,6 +51,8 @@ interface ResultRow {
   id: bigint;
   inserted: boolean;
   identityId: number;
+  experimentId: number | null;
+  iteration: number | null;
 }
 
 const RETRYABLE_SQL_STATES = new Set(['40P01', '40001']);
@@ -71,7 +73,7 @@ export async function writeExposures(prisma: PrismaClient, rows: ExposureRow[]):
   }
 
   const written: WrittenExposure[] = new Array(rows.length);
-  for (const { item, id, inserted, identityId } of result) {
+  for (const { item, id, inserted, identityId, experimentId, iteration } of result) {
     const row = rows[item];
     written[item] = inserted
       ? {
@@ -87,6 +89,8 @@ export async function writeExposures(prisma: PrismaClient, rows: ExposureRow[]):
             eventId: row.eventId,
             source: row.source,
             matchesAssignment: row.matchesAssignment,
+            experimentId,
+            iteration,
             createdAt: row.receivedAt,
             updatedAt: row.receivedAt,
           },
@@ -232,13 +236,23 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
     identity AS (SELECT id, "environmentId", identifier FROM known UNION ALL SELECT * FROM created),
     inserted AS (
       INSERT INTO "Exposure" AS e ("id", "environmentId", "featureId", "optionId", "variantKey", "identityId", "exposedAt",
-                                   "receivedAt", "eventId", "source", "matchesAssignment", "createdAt", "updatedAt")
+                                   "receivedAt", "eventId", "source", "matchesAssignment", "experimentId", "iteration",
+                                   "createdAt", "updatedAt")
       SELECT i.id, i."environmentId", i."featureId", i."optionId", i."variantKey", n.id, i."exposedAt",
-             i."receivedAt", i."eventId", i.source, i."matchesAssignment", i."receivedAt", i."receivedAt"
+             i."receivedAt", i."eventId", i.source, i."matchesAssignment", x."experimentId", x.iteration,
+             i."receivedAt", i."receivedAt"
       FROM input i JOIN identity n ON n."environmentId" = i."environmentId" AND n.identifier = i.identifier
+      -- The iteration of the feature's experiment in the environment running at exposedAt, if any.
+      LEFT JOIN LATERAL (
+        SELECT xi."experimentId", xi.number AS iteration
+        FROM "Experiment" xe JOIN "ExperimentIteration" xi ON xi."experimentId" = xe.id
+        WHERE xe."environmentId" = i."environmentId" AND xe."featureId" = i."featureId"
+          AND xi."startedAt" <= i."exposedAt" AND (xi."stoppedAt" IS NULL OR i."exposedAt" < xi."stoppedAt")
+        ORDER BY xi."startedAt" DESC LIMIT 1
+      ) x ON true
       ORDER BY i."environmentId", i."eventId", i.id
       ON CONFLICT ("environmentId", "eventId") DO NOTHING
-      RETURNING e."id", e."environmentId", e."featureId", e."identityId", e."variantKey", e."exposedAt"
+      RETURNING e."id", e."environmentId", e."featureId", e."identityId", e."variantKey", e."exposedAt", e."experimentId", e."iteration"
     ),
     merged AS (
       -- Within the statement, ties on exposedAt go to the earlier item.
@@ -263,6 +277,8 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
         "variantKeys" = ARRAY(SELECT DISTINCT k COLLATE "C" FROM unnest(a."variantKeys" || EXCLUDED."variantKeys") AS u(k) ORDER BY 1),
         "updatedAt" = EXCLUDED."updatedAt"
     )
-    SELECT i.item, i.id, i.id IN (SELECT id FROM inserted) AS inserted, n.id AS "identityId"
-    FROM input i JOIN identity n ON n."environmentId" = i."environmentId" AND n.identifier = i.identifier`;
+    SELECT i.item, i.id, i.id IN (SELECT id FROM inserted) AS inserted, n.id AS "identityId",
+           s."experimentId", s."iteration"
+    FROM input i JOIN identity n ON n."environmentId" = i."environmentId" AND n.identifier = i.identifier
+    LEFT JOIN inserted s ON s.id = i.id`;
 }

@@ -37,6 +37,7 @@ import {
   variantKeyHasExposures,
   weightsOfFeature,
 } from './store.js';
+import { assertNoRunningExperiment } from '../experiments/guard.js';
 import { effectiveWeights, totalWeight, weightsExceed100 } from './weights.js';
 
 export type { AllocationInput, CreateFeatureInput, OptionInput, UpdateFeatureInput } from './normalise.js';
@@ -307,6 +308,7 @@ export async function updateFeature(prisma: PrismaClient, featureId: number, inp
 export async function archiveFeature(prisma: PrismaClient, featureId: number, archived: boolean): Promise<Written<Feature>> {
   return prisma.$transaction(async (tx) => {
     await lockFeature(tx, featureId, ['id']);
+    await assertNoRunningExperiment(tx, featureId, null, ['id']);
     const current = await tx.feature.findUniqueOrThrow({ where: { id: featureId } });
     const feature =
       archived === (current.archivedAt !== null)
@@ -327,6 +329,7 @@ export async function createMultivariateOption(
   const option = normaliseOptionInput(input, []);
   return prisma.$transaction(async (tx) => {
     await lockFeature(tx, featureId, ['featureId']);
+    await assertNoRunningExperiment(tx, featureId, null, ['featureId']);
     const checked = await checkVariantKeyWrites(tx, featureId, [{ raw: option.key, path: ['key'] }]);
     let created: MultivariateOption;
     try {
@@ -364,6 +367,9 @@ export async function updateMultivariateOption(
     await lockFeature(tx, featureId, ['id']);
     const current = await tx.multivariateOption.findUnique({ where: { id: optionId } });
     if (!current) throw new NotFoundError('No multivariate option with this id.', null, ['id']);
+    // Name and description change nobody's variant; everything else does.
+    const changesWhoGetsWhat = ['key', 'value', 'defaultWeight', 'priority'].some((field) => field in input && (input as Record<string, unknown>)[field] !== undefined);
+    if (changesWhoGetsWhat) await assertNoRunningExperiment(tx, featureId, null, ['id']);
     const checked = await checkVariantKeyWrites(tx, featureId, [{ option: current, raw: option.key, path: ['key'] }]);
     let updated: MultivariateOption;
     try {
@@ -418,6 +424,7 @@ async function deleteOrArchiveOption(prisma: PrismaClient, featureId: number, op
     await lockFeature(tx, featureId, ['id']);
     const current = await tx.multivariateOption.findUnique({ where: { id: optionId } });
     if (!current) throw new NotFoundError('No multivariate option with this id.', null, ['id']);
+    await assertNoRunningExperiment(tx, featureId, null, ['id']);
     const environmentIds = await environmentIdsOfFeature(tx, featureId);
     if (await optionHasExposures(tx, current)) {
       const option = current.archivedAt
@@ -436,9 +443,12 @@ async function deleteOrArchiveOption(prisma: PrismaClient, featureId: number, op
 /** Sets a feature's enabled flag, value and per-environment weights in one environment. */
 export async function updateFeatureState(prisma: PrismaClient, input: UpdateFeatureStateInput): Promise<Written<FeatureState>> {
   const allocations = normaliseAllocations(input.allocations);
-  const { id: stateId, featureId } = await findFeatureState(prisma, featureStateReference(input));
+  const { id: stateId, featureId, environmentId } = await findFeatureState(prisma, featureStateReference(input));
   return prisma.$transaction(async (tx) => {
     await lockFeature(tx, featureId, ['featureId']);
+    // The kill switch (enabled) stays free while an experiment runs; value and weights do not.
+    if (input.value !== undefined) await assertNoRunningExperiment(tx, featureId, environmentId, ['value']);
+    if (input.allocations != null) await assertNoRunningExperiment(tx, featureId, environmentId, ['allocations']);
     if (allocations.length) {
       const live = await tx.multivariateOption.findMany({
         where: { featureId, archivedAt: null, id: { in: allocations.map((allocation) => allocation.optionId) } },

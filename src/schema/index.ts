@@ -3,6 +3,7 @@ import './errors.js';
 import '../evaluation/graphql.js';
 import '../features/graphql/index.js';
 import '../targeting/graphql/index.js';
+import '../experiments/graphql/index.js';
 import '../projects/graphql.js';
 import '../tokens/graphql.js';
 import '../analytics/graphql.js';

@@ -32,6 +32,7 @@ import {
   type Tx,
 } from './store.js';
 import { sqlState } from '../db/sql-state.js';
+import { assertNoRunningExperiment } from '../experiments/guard.js';
 
 export type { OverrideAllocationInput, SegmentInput } from './normalise.js';
 
@@ -182,6 +183,7 @@ async function setSegmentOverride(prisma: PrismaClient, input: SetSegmentOverrid
       const environment = await tx.environment.findUnique({ where: { id: environmentId }, select: { id: true, name: true, projectId: true } });
       if (!environment) throw new NotFoundError('No environment with this id.', null, ['environmentId']);
       await lockFeatureOfProject(tx, featureId, environment.projectId, ['featureId']);
+      await assertNoRunningExperiment(tx, featureId, environmentId, ['featureId']);
       await shareSegment(tx, segmentId, environment.projectId, ['segmentId']);
       const existing = await tx.segmentOverride.findUnique({
         where: { environmentId_featureId_segmentId: { environmentId, featureId, segmentId } },
@@ -250,6 +252,7 @@ async function removeSegmentOverride(prisma: PrismaClient, overrideId: number): 
     await lockFeatureOfProject(tx, override.featureId, override.feature.projectId, ['id']);
     const current = await tx.segmentOverride.findUnique({ where: { id: overrideId } });
     if (!current) throw new NotFoundError('No segment override with this id.', null, ['id']);
+    await assertNoRunningExperiment(tx, current.featureId, current.environmentId, ['id']);
     await tx.segmentOverride.delete({ where: { id: overrideId } });
     return { value: current, environmentIds: [current.environmentId] };
   }, TRANSACTION_OPTIONS);
@@ -269,6 +272,9 @@ async function setIdentityOverride(prisma: PrismaClient, input: SetIdentityOverr
       ? await tx.feature.findUnique({ where: { projectId_name: { projectId: environment.projectId, name: featureName } }, select: { id: true } })
       : null;
     if (!feature) throw new ValidationError('FEATURE_NOT_FOUND', `No feature named "${echo(featureName)}" in this project.`, ['feature']);
+    // The feature's row first (as every write of who gets what), then the identity's.
+    await lockFeatureOfProject(tx, feature.id, environment.projectId, ['feature']);
+    await assertNoRunningExperiment(tx, feature.id, environment.id, ['feature']);
     const identityId = await lockIdentity(tx, environment.id, identifier);
     const override = await tx.identityOverride.upsert({
       where: { identityId_featureId: { identityId, featureId: feature.id } },
@@ -281,9 +287,14 @@ async function setIdentityOverride(prisma: PrismaClient, input: SetIdentityOverr
 
 async function removeIdentityOverride(prisma: PrismaClient, overrideId: number): Promise<Written<IdentityOverride>> {
   return prisma.$transaction(async (tx) => {
-    const override = await tx.identityOverride.findUnique({ where: { id: overrideId }, include: { identity: { select: { environmentId: true } } } });
+    const override = await tx.identityOverride.findUnique({
+      where: { id: overrideId },
+      include: { identity: { select: { environmentId: true } }, feature: { select: { projectId: true } } },
+    });
     if (!override) throw new NotFoundError('No identity override with this id.', null, ['id']);
-    const { identity, ...removed } = override;
+    await lockFeatureOfProject(tx, override.featureId, override.feature.projectId, ['id']);
+    await assertNoRunningExperiment(tx, override.featureId, override.identity.environmentId, ['id']);
+    const { identity, feature: _feature, ...removed } = override;
     const { count } = await tx.identityOverride.deleteMany({ where: { id: overrideId } });
     if (count === 0) throw new NotFoundError('No identity override with this id.', null, ['id']);
     return { value: removed, environmentIds: [identity.environmentId] };

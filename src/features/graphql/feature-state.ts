@@ -3,6 +3,7 @@
 import { NotFoundError, ValidationError } from '../../errors/app-errors.js';
 import type { MultivariateOption } from '../../generated/prisma/client.js';
 import { EnvironmentType } from '../../projects/graphql.js';
+import { ExperimentRunningError } from '../../experiments/errors.js';
 import { builder } from '../../schema/builder.js';
 import { readableNode, readByTokens } from '../../schema/nodes.js';
 import { payloadType } from '../../schema/payload.js';
@@ -127,7 +128,7 @@ builder.mutationFields((t) => ({
     type: UpdateFeatureStatePayload,
     authScopes: { admin: true },
     description: "Sets a feature's enabled flag, value and option weights in one environment.",
-    errors: { types: [ValidationError, NotFoundError, WeightsError] },
+    errors: { types: [ValidationError, NotFoundError, WeightsError, ExperimentRunningError] },
     args: { input: t.arg({ type: UpdateFeatureStateInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await featureService(context).updateFeatureState({

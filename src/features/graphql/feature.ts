@@ -2,6 +2,7 @@
 import { escapeLike } from '../../db/like.js';
 import { DuplicateNameError, NotFoundError, ValidationError } from '../../errors/app-errors.js';
 import { EnvironmentType, ProjectType } from '../../projects/graphql.js';
+import { ExperimentRunningError } from '../../experiments/errors.js';
 import { builder } from '../../schema/builder.js';
 import { readableNode, readByTokens } from '../../schema/nodes.js';
 import { payloadType } from '../../schema/payload.js';
@@ -170,7 +171,7 @@ builder.mutationFields((t) => ({
     type: ArchiveFeaturePayload,
     authScopes: { admin: true },
     description: 'Archives a feature (idempotent): it leaves evaluation and the default feature list.',
-    errors: { types: [NotFoundError] },
+    errors: { types: [NotFoundError, ExperimentRunningError] },
     args: { input: t.arg({ type: ArchiveFeatureInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await featureService(context).archiveFeature(decodeId(input.id), input.archived ?? true);

@@ -1,5 +1,6 @@
 // The MultivariateOption node: its fields and the option mutations.
 import { NotFoundError, ValidationError } from '../../errors/app-errors.js';
+import { ExperimentRunningError } from '../../experiments/errors.js';
 import { builder } from '../../schema/builder.js';
 import { readableNode, readByTokens } from '../../schema/nodes.js';
 import { payloadType } from '../../schema/payload.js';
@@ -75,7 +76,7 @@ builder.mutationFields((t) => ({
   createMultivariateOption: t.field({
     type: CreateMultivariateOptionPayload,
     authScopes: { admin: true },
-    errors: { types: [ValidationError, NotFoundError, VariantKeyError, WeightsError] },
+    errors: { types: [ValidationError, NotFoundError, VariantKeyError, WeightsError, ExperimentRunningError] },
     args: { input: t.arg({ type: CreateMultivariateOptionInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const featureId = decodeId(input.featureId);
@@ -87,7 +88,7 @@ builder.mutationFields((t) => ({
   updateMultivariateOption: t.field({
     type: UpdateMultivariateOptionPayload,
     authScopes: { admin: true },
-    errors: { types: [ValidationError, NotFoundError, VariantKeyError, WeightsError] },
+    errors: { types: [ValidationError, NotFoundError, VariantKeyError, WeightsError, ExperimentRunningError] },
     args: { input: t.arg({ type: UpdateMultivariateOptionInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const optionId = decodeId(input.id);
@@ -100,7 +101,7 @@ builder.mutationFields((t) => ({
     type: DeleteMultivariateOptionPayload,
     authScopes: { admin: true },
     description: 'Deletes an option; archives it instead when exposures name it.',
-    errors: { types: [NotFoundError] },
+    errors: { types: [NotFoundError, ExperimentRunningError] },
     args: { input: t.arg({ type: DeleteMultivariateOptionInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await featureService(context).deleteMultivariateOption(decodeId(input.id));

@@ -3,6 +3,7 @@
 import { NotFoundError, ValidationError } from '../../errors/app-errors.js';
 import { isValidIdentifier } from '../../identities/identifier.js';
 import { EnvironmentType } from '../../projects/graphql.js';
+import { ExperimentRunningError } from '../../experiments/errors.js';
 import { builder } from '../../schema/builder.js';
 import { readableNode, readByTokens } from '../../schema/nodes.js';
 import { payloadType } from '../../schema/payload.js';
@@ -99,7 +100,7 @@ builder.mutationFields((t) => ({
     type: SetIdentityOverridePayload,
     authScopes: { admin: true },
     description: 'Creates or changes what a feature serves to one identity.',
-    errors: { types: [ValidationError, NotFoundError] },
+    errors: { types: [ValidationError, NotFoundError, ExperimentRunningError] },
     args: { input: t.arg({ type: SetIdentityOverrideInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await targetingService(context).setIdentityOverride({
@@ -117,7 +118,7 @@ builder.mutationFields((t) => ({
     type: RemoveIdentityOverridePayload,
     authScopes: { admin: true },
     description: "Removes an identity's override of a feature.",
-    errors: { types: [NotFoundError] },
+    errors: { types: [NotFoundError, ExperimentRunningError] },
     args: { input: t.arg({ type: RemoveIdentityOverrideInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await targetingService(context).removeIdentityOverride(decodeId(input.id));

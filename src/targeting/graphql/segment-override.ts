@@ -4,6 +4,7 @@ import { NotFoundError, ValidationError } from '../../errors/app-errors.js';
 import { WeightsError } from '../../features/errors.js';
 import { FeatureStateType, FeatureType, MultivariateOptionType } from '../../features/graphql/index.js';
 import { EnvironmentType } from '../../projects/graphql.js';
+import { ExperimentRunningError } from '../../experiments/errors.js';
 import { builder } from '../../schema/builder.js';
 import { readableNode, readByTokens } from '../../schema/nodes.js';
 import { payloadType } from '../../schema/payload.js';
@@ -96,7 +97,7 @@ builder.mutationFields((t) => ({
     type: SetSegmentOverridePayload,
     authScopes: { admin: true },
     description: 'Creates or changes what a feature serves to a segment in one environment.',
-    errors: { types: [ValidationError, NotFoundError, DuplicatePriorityError, WeightsError] },
+    errors: { types: [ValidationError, NotFoundError, DuplicatePriorityError, WeightsError, ExperimentRunningError] },
     args: { input: t.arg({ type: SetSegmentOverrideInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await targetingService(context).setSegmentOverride({
@@ -116,7 +117,7 @@ builder.mutationFields((t) => ({
     type: RemoveSegmentOverridePayload,
     authScopes: { admin: true },
     description: 'Removes a segment override (with its weights).',
-    errors: { types: [NotFoundError] },
+    errors: { types: [NotFoundError, ExperimentRunningError] },
     args: { input: t.arg({ type: RemoveSegmentOverrideInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await targetingService(context).removeSegmentOverride(decodeId(input.id));

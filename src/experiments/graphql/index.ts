@@ -1,0 +1,4 @@
+// GraphQL of experiments.
+import './errors.js';
+
+export { ExperimentIterationType, ExperimentType } from './experiment.js';
