@@ -19,8 +19,7 @@ import type { BaseHook, EvaluationDetails, FlagValue, HookContext } from '@openf
  */
 export function isExposure(details: EvaluationDetails<FlagValue>): boolean {
   if (details.errorCode !== undefined || details.variant === undefined) return false;
-  if (details.flagMetadata.experimentId !== undefined) return true;
-  return details.reason === 'SPLIT';
+  return details.flagMetadata.experimentId !== undefined;
 }
 
 export interface ExposureHookOptions {

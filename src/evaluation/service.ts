@@ -43,6 +43,8 @@ export interface ContextFlag {
   flag: FlagResult;
   /** The feature has live variants (its result depends on the identifier). */
   multivariate: boolean;
+  /** The experiment running on the feature, if any. */
+  experiment?: RunningExperiment;
 }
 
 export interface ContextEvaluation {
@@ -146,7 +148,7 @@ export function createEvaluation({
       const flags: ContextFlag[] = [];
       for (const feature of features) {
         const flag = evaluation.flag(feature.name);
-        if (flag) flags.push({ flag, multivariate: feature.multivariate });
+        if (flag) flags.push({ flag, multivariate: feature.multivariate, experiment: feature.experiment ?? undefined });
       }
       return { config, flags };
     },

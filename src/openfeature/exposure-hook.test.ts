@@ -12,6 +12,7 @@ import { startTestServer, type TestServer } from '../../test/helpers/server.js';
 describe.each(databaseKinds)('OpenFeature exposure hook on %s', (kind) => {
   let server: TestServer;
   let key: string;
+  let experimentId: string;
 
   beforeAll(async () => {
     server = await startTestServer(kind);
@@ -20,6 +21,7 @@ describe.each(databaseKinds)('OpenFeature exposure hook on %s', (kind) => {
     key = createProject.project.environments[0].key;
     for (const [name, options] of [
       ['split-flag', [{ key: 'a', value: 'A', defaultWeight: 50, priority: 0 }, { key: 'b', value: 'B', defaultWeight: 50, priority: 1 }]],
+      ['split-no-experiment', [{ key: 'c', value: 'C', defaultWeight: 50, priority: 0 }]],
       ['plain-flag', []],
     ] as const) {
       const { createFeature } = await server.data(CreateFeature, {
@@ -27,6 +29,19 @@ describe.each(databaseKinds)('OpenFeature exposure hook on %s', (kind) => {
       });
       if (createFeature.__typename !== 'CreateFeaturePayload') throw new Error(JSON.stringify(createFeature));
     }
+    // Only split-flag runs an experiment: the hook records exposures under running experiments.
+    const admin = { authorization: `Bearer ${server.adminToken}` };
+    const created = (await (
+      await server.post(
+        {
+          query: `mutation($e: ID!) { createExperiment(input: { environmentId: $e, feature: "split-flag", name: "hooked" }) { ... on CreateExperimentPayload { experiment { id } } } }`,
+          variables: { e: createProject.project.environments[0].id },
+        },
+        admin,
+      )
+    ).json()) as { data: { createExperiment: { experiment: { id: string } } } };
+    experimentId = created.data.createExperiment.experiment.id;
+    await server.post({ query: `mutation($id: ID!) { startExperiment(input: { id: $id }) { __typename } }`, variables: { id: experimentId } }, admin);
   });
   afterAll(async () => {
     await OpenFeature.clearProviders();
@@ -35,7 +50,7 @@ describe.each(databaseKinds)('OpenFeature exposure hook on %s', (kind) => {
 
   const exposuresOf = (identifier: string) => server.services.prisma.exposure.count({ where: { identity: { identifier } } });
 
-  it('N evaluations of one identity record one exposure, also from a second process; flags without variants none', async () => {
+  it('N evaluations of one identity record one exposure, also from a second process; flags outside experiments none', async () => {
     const errors: unknown[] = [];
     const domain = `hook-${kind}`;
     await OpenFeature.setProviderAndWait(domain, new OFREPProvider({ baseUrl: server.url, headers: [['X-API-Key', key]] }));
@@ -47,6 +62,9 @@ describe.each(databaseKinds)('OpenFeature exposure hook on %s', (kind) => {
       for (let i = 0; i < 5; i++) {
         const details = await client.getStringDetails('split-flag', 'default', { targetingKey: 'hooked-user' });
         expect(details.reason).toBe('SPLIT');
+        expect(details.flagMetadata).toMatchObject({ experimentId, experimentIteration: 1 });
+        const other = await client.getStringDetails('split-no-experiment', 'default', { targetingKey: 'hooked-user' });
+        expect(other.flagMetadata.experimentId).toBeUndefined();
         await client.getStringValue('plain-flag', 'default', { targetingKey: 'hooked-user' });
       }
       await hook.close();
@@ -55,6 +73,7 @@ describe.each(databaseKinds)('OpenFeature exposure hook on %s', (kind) => {
     }
     const [exposure] = await server.services.prisma.exposure.findMany({ where: { identity: { identifier: 'hooked-user' } }, include: { feature: true } });
     expect(exposure.feature.name).toBe('split-flag');
+    expect(exposure.iteration).toBe(1);
     expect(exposure.eventId).toMatch(/^[0-9a-f]{64}$/);
   });
 });

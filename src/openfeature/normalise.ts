@@ -1,5 +1,6 @@
 // OFREP 0.3.0 (SPEC.md section 10), the pure part: reading an evaluation request's context and
 // describing a flag result the way OpenFeature providers expect it. No I/O.
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { FlagResult } from '../engine/index.js';
 import type { ContextFlag } from '../evaluation/service.js';
 import { TRAIT_NAME_MAX, TRAIT_STRING_MAX, TRAITS_MAX, type Traits } from '../evaluation/inputs.js';
@@ -116,8 +117,10 @@ const SEGMENT_REASON = 'TARGETING_MATCH; segment=';
  * default of a flag with variants (DEFAULT). `extra` is flat metadata from elsewhere
  * (experiments).
  */
-export function describeFlag({ flag, multivariate }: ContextFlag, hasIdentity: boolean, extra?: OfrepMetadata): OfrepResult {
+export function describeFlag({ flag, multivariate, experiment }: ContextFlag, hasIdentity: boolean, extra?: OfrepMetadata): OfrepResult {
   const metadata: OfrepMetadata = { ...extra };
+  // The experiment's id as the GraphQL API spells it, so a hook can name it there.
+  if (experiment) Object.assign(metadata, { experimentId: encodeGlobalID('Experiment', experiment.id), experimentIteration: experiment.iteration });
   const result: OfrepResult = { key: flag.name, value: flag.value ?? null, reason: reasonOf(flag, multivariate, hasIdentity, metadata), metadata };
   if (flag.variant !== null) result.variant = flag.variant;
   return result;
