@@ -45,7 +45,7 @@ export interface SegmentMetadata {
 }
 
 /** Statements issued by one load, whatever the environment holds. */
-export const STATEMENTS_PER_LOAD = 4;
+export const STATEMENTS_PER_LOAD = 5;
 
 export interface EvaluationConfig {
   environmentId: number;
