@@ -112,6 +112,27 @@ const CreateSegment = graphql(`
     createSegment(input: $input) { __typename ... on CreateSegmentPayload { segment { id } } ... on Error { code message } }
   }
 `);
+const UpdateSegment = graphql(`
+  mutation ExpUpdateSegment($input: UpdateSegmentInput!) {
+    updateSegment(input: $input) {
+      __typename ... on UpdateSegmentPayload { segment { name description } } ... on Error { code message }
+      ... on ExperimentRunningError { experimentId experimentName path }
+    }
+  }
+`);
+const DeleteSegment = graphql(`
+  mutation ExpDeleteSegment($input: DeleteSegmentInput!) {
+    deleteSegment(input: $input) {
+      __typename ... on DeleteSegmentPayload { removedOverrides } ... on Error { code message }
+      ... on ExperimentRunningError { experimentId experimentName path }
+    }
+  }
+`);
+const SegmentNow = graphql(`
+  query ExpSegmentNow($id: ID!) {
+    node(id: $id) { ... on Segment { name description rules } }
+  }
+`);
 const SetSegmentOverride = graphql(`
   mutation ExpSetSegmentOverride($input: SetSegmentOverrideInput!) {
     setSegmentOverride(input: $input) {
@@ -382,6 +403,42 @@ describe.each(databaseKinds)('experiments on %s', (kind) => {
     await server.data(StopExperiment, { input: { id: e.id } });
     const after = await server.data(ChangeState, { input: { environmentId: production, featureId: f.id, allocations: [{ optionId: green, weight: 10 }] } });
     expect(after.updateFeatureState.__typename).toBe('UpdateFeatureStatePayload');
+  });
+
+  it('refuses rule changes and forced deletes of a segment that overrides a feature under a running experiment, writing nothing', async () => {
+    const f = await feature([{ key: 'green', defaultWeight: 50 }]);
+    const rules = [{ type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: 'pro' }], rules: [] }];
+    const otherRules = [{ type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: 'free' }], rules: [] }];
+    async function segmentOverriding(environmentId: string) {
+      const { createSegment } = await server.data(CreateSegment, { input: { projectId, name: unique('segment'), rules } });
+      if (createSegment.__typename !== 'CreateSegmentPayload') throw new Error(createSegment.__typename);
+      const { setSegmentOverride } = await server.data(SetSegmentOverride, { input: { environmentId, featureId: f.id, segmentId: createSegment.segment.id, enabled: true } });
+      if (setSegmentOverride.__typename !== 'SetSegmentOverridePayload') throw new Error(setSegmentOverride.__typename);
+      return createSegment.segment.id;
+    }
+    const inProduction = await segmentOverriding(production);
+    const inDevelopment = await segmentOverriding(development);
+    const e = await experiment(f.name);
+    await server.data(StartExperiment, { input: { id: e.id } });
+    const segmentBefore = await server.data(SegmentNow, { id: inProduction });
+    const featureBefore = await server.data(FeatureNow, { id: f.id, environmentId: production });
+
+    const refused = { __typename: 'ExperimentRunningError', code: 'EXPERIMENT_RUNNING', experimentId: e.id, experimentName: e.name };
+    expect((await server.data(UpdateSegment, { input: { id: inProduction, rules: otherRules } })).updateSegment).toMatchObject({ ...refused, path: ['rules'] });
+    expect((await server.data(UpdateSegment, { input: { id: inProduction, name: unique('renamed'), rules: otherRules } })).updateSegment).toMatchObject(refused);
+    expect((await server.data(DeleteSegment, { input: { id: inProduction, force: true } })).deleteSegment).toMatchObject({ ...refused, path: ['id'] });
+    expect(await server.data(SegmentNow, { id: inProduction })).toEqual(segmentBefore);
+    expect(await server.data(FeatureNow, { id: f.id, environmentId: production })).toEqual(featureBefore);
+
+    // Free: its name, its description, the same rules again, and a segment overriding the feature in another environment.
+    const renamed = await server.data(UpdateSegment, { input: { id: inProduction, name: unique('renamed'), description: 'Paying', rules } });
+    expect(renamed.updateSegment).toMatchObject({ __typename: 'UpdateSegmentPayload', segment: { description: 'Paying' } });
+    expect((await server.data(UpdateSegment, { input: { id: inDevelopment, rules: otherRules } })).updateSegment.__typename).toBe('UpdateSegmentPayload');
+    expect((await server.data(DeleteSegment, { input: { id: inDevelopment, force: true } })).deleteSegment).toMatchObject({ removedOverrides: 1 });
+
+    await server.data(StopExperiment, { input: { id: e.id } });
+    expect((await server.data(UpdateSegment, { input: { id: inProduction, rules: otherRules } })).updateSegment.__typename).toBe('UpdateSegmentPayload');
+    expect((await server.data(DeleteSegment, { input: { id: inProduction, force: true } })).deleteSegment).toMatchObject({ removedOverrides: 1 });
   });
 
   it('a start racing an allocation change: the frozen allocation is always what the state serves', async () => {

@@ -3,6 +3,7 @@
 // so the checks of priorities and options still hold when they commit (the unique indexes
 // remain the final guard). Each write returns the environments whose evaluation it changed,
 // for the caller to announce after the commit.
+import { isDeepStrictEqual } from 'node:util';
 import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
 import { echo } from '../errors/echo.js';
 import { WeightsError } from '../features/errors.js';
@@ -24,6 +25,7 @@ import {
   inheritableJson,
   isPriorityUniqueViolation,
   isSegmentNameUniqueViolation,
+  lockFeature,
   lockFeatureOfProject,
   lockIdentity,
   lockSegment,
@@ -130,16 +132,19 @@ async function createSegment(prisma: PrismaClient, projectId: number, input: Seg
 async function updateSegment(prisma: PrismaClient, segmentId: number, input: SegmentInput): Promise<Written<Segment>> {
   const { name, description, rules } = normaliseSegmentChanges(input);
   try {
-    return await prisma.$transaction(async (tx) => {
-      const { projectId } = await lockSegment(tx, segmentId, ['id']);
+    return await withOverriddenFeaturesLocked(prisma, segmentId, rules !== undefined, async (tx, projectId) => {
       if (name !== undefined) {
         const taken = await tx.segment.findUnique({ where: { projectId_name: { projectId, name } }, select: { id: true } });
         if (taken && taken.id !== segmentId) throw duplicateSegmentName(name);
       }
+      if (rules !== undefined) {
+        const current = await tx.segment.findUniqueOrThrow({ where: { id: segmentId }, select: { rules: true } });
+        if (!isDeepStrictEqual(current.rules, rules)) await assertNoExperimentOverridden(tx, segmentId, ['rules']);
+      }
       const segment = await tx.segment.update({ where: { id: segmentId }, data: { name, description, rules: rules as never } });
       // Rules and name (the reason names the segment) count in every environment of the project.
       return { value: segment, environmentIds: await environmentIdsOfProject(tx, projectId) };
-    }, TRANSACTION_OPTIONS);
+    });
   } catch (error) {
     if (name !== undefined && isSegmentNameUniqueViolation(error)) throw duplicateSegmentName(name);
     throw error;
@@ -153,20 +158,71 @@ async function updateSegment(prisma: PrismaClient, segmentId: number, input: Seg
  */
 async function deleteSegment(prisma: PrismaClient, segmentId: number, force: boolean): Promise<Written<DeletedSegment>> {
   try {
-    return await prisma.$transaction(async (tx) => {
-      const { projectId } = await lockSegment(tx, segmentId, ['id']);
+    return await withOverriddenFeaturesLocked(prisma, segmentId, force, async (tx, projectId) => {
       const segment = await tx.segment.findUniqueOrThrow({ where: { id: segmentId } });
       const overrides = await tx.segmentOverride.count({ where: { segmentId } });
       if (overrides > 0 && !force) throw new SegmentInUseError(overrides);
-      if (overrides > 0) await tx.segmentOverride.deleteMany({ where: { segmentId } });
+      if (overrides > 0) {
+        await assertNoExperimentOverridden(tx, segmentId, ['id']);
+        await tx.segmentOverride.deleteMany({ where: { segmentId } });
+      }
       await tx.segment.delete({ where: { id: segmentId } });
       return { value: { segment, removedOverrides: overrides }, environmentIds: await environmentIdsOfProject(tx, projectId) };
-    }, TRANSACTION_OPTIONS);
+    });
   } catch (error) {
     // 23503: an override of the segment committed after the count; it stays, and so does the segment.
     if (sqlState(error) === '23503') throw new SegmentInUseError(1);
     throw error;
   }
+}
+
+/** Another write added an override of the segment for a feature not locked yet: start again. */
+class OverriddenFeaturesMoved extends Error {}
+
+/**
+ * Runs `write` holding the segment's row lock; with `lockFeatures`, first the rows of every
+ * feature the segment overrides, in id order, as each write of who gets what locks its
+ * feature before the segment (so the two never wait on each other in a cycle). An override
+ * added for another feature before the segment's lock was taken makes the set stale: the
+ * transaction starts again with it.
+ */
+async function withOverriddenFeaturesLocked<T>(
+  prisma: PrismaClient,
+  segmentId: number,
+  lockFeatures: boolean,
+  write: (tx: Tx, projectId: number) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await prisma.$transaction(async (tx) => {
+        const featureIds = lockFeatures ? await overriddenFeatureIds(tx, segmentId) : [];
+        for (const featureId of featureIds) await lockFeature(tx, featureId);
+        const { projectId } = await lockSegment(tx, segmentId, ['id']);
+        if (lockFeatures) {
+          const locked = new Set(featureIds);
+          if ((await overriddenFeatureIds(tx, segmentId)).some((id) => !locked.has(id))) throw new OverriddenFeaturesMoved();
+        }
+        return write(tx, projectId);
+      }, TRANSACTION_OPTIONS);
+    } catch (error) {
+      if (!(error instanceof OverriddenFeaturesMoved) || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function overriddenFeatureIds(tx: Tx, segmentId: number): Promise<number[]> {
+  const rows = await tx.segmentOverride.findMany({ where: { segmentId }, select: { featureId: true }, distinct: ['featureId'], orderBy: { featureId: 'asc' } });
+  return rows.map((row) => row.featureId);
+}
+
+/** EXPERIMENT_RUNNING when a feature the segment overrides runs an experiment in that override's environment. */
+async function assertNoExperimentOverridden(tx: Tx, segmentId: number, path: Path): Promise<void> {
+  const overrides = await tx.segmentOverride.findMany({
+    where: { segmentId },
+    select: { featureId: true, environmentId: true },
+    orderBy: [{ featureId: 'asc' }, { environmentId: 'asc' }],
+  });
+  for (const { featureId, environmentId } of overrides) await assertNoRunningExperiment(tx, featureId, environmentId, path);
 }
 
 // ---------------------------------------------------------------------------------------

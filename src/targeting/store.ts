@@ -26,6 +26,11 @@ export async function lockFeatureOfProject(tx: Tx, featureId: number, projectId:
   if (rows.length === 0) throw new NotFoundError('No feature with this id in this project.', null, path);
 }
 
+/** Locks the feature's row if it still exists (a deleted one has no overrides left). */
+export async function lockFeature(tx: Tx, featureId: number): Promise<void> {
+  await tx.$queryRaw`SELECT "id" FROM "Feature" WHERE "id" = ${featureId} FOR UPDATE`;
+}
+
 /**
  * Keeps the segment from being deleted until the transaction ends (deleteSegment locks it
  * FOR UPDATE); NOT_FOUND unless it is in the project.

@@ -1,4 +1,5 @@
 // The Segment node, the project's segment list, and the segment mutations.
+import { ExperimentRunningError } from '../../experiments/errors.js';
 import { DuplicateNameError, NotFoundError, ValidationError } from '../../errors/app-errors.js';
 import { ProjectType } from '../../projects/graphql.js';
 import { builder } from '../../schema/builder.js';
@@ -105,7 +106,7 @@ builder.mutationFields((t) => ({
     type: UpdateSegmentPayload,
     authScopes: { admin: true },
     description: "Changes a segment's name, description or rules.",
-    errors: { types: [ValidationError, NotFoundError, DuplicateNameError, SegmentRulesError] },
+    errors: { types: [ValidationError, NotFoundError, DuplicateNameError, SegmentRulesError, ExperimentRunningError] },
     args: { input: t.arg({ type: UpdateSegmentInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await targetingService(context).updateSegment(decodeId(input.id), {
@@ -121,7 +122,7 @@ builder.mutationFields((t) => ({
     type: DeleteSegmentPayload,
     authScopes: { admin: true },
     description: 'Deletes a segment; one that overrides features only with `force: true`, which removes those overrides too.',
-    errors: { types: [NotFoundError, SegmentInUseError] },
+    errors: { types: [NotFoundError, SegmentInUseError, ExperimentRunningError] },
     args: { input: t.arg({ type: DeleteSegmentInput, required: true }) },
     resolve: async (_parent, { input }, context) => {
       const written = await targetingService(context).deleteSegment(decodeId(input.id), input.force === true);
