@@ -1,5 +1,6 @@
 // BENCHMARKS.md: this run's flags numbers; the exposures and analytics sections (written by
 // their own benchmarks) are kept as they are.
+import { STATEMENTS_PER_LOAD } from '../src/evaluation/config.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -167,9 +168,10 @@ Counted on the wire: flagledger's server reaches PostgreSQL through a pass-throu
 |---|---:|---:|---:|
 ${[...report.loadSql, ...report.probes].map(sqlRow).join('\n')}
 
-The evaluation config is read in 2 statements per load (features with their states, live options with
-their effective weights), whatever the number of features (1 or 100 above); on a warm cache none, except
-one reload (2 statements) when an entry reaches its ${'`CACHE_TTL_SECONDS`'} (30 s) during a run. Identity
+The evaluation config is read in \${STATEMENTS_PER_LOAD} statements per load (features with their states, live
+options with their effective weights, the project's segments, the environment's segment overrides with
+their weights, running experiments), whatever the number of features (1 or 100 above); on a warm cache
+none, except one reload when an entry reaches its ${'`CACHE_TTL_SECONDS`'} (30 s) during a run. Identity
 bookkeeping: none for an identity this process saw within the last minute with unchanged traits; otherwise
 one upsert, shared by the requests that arrive together (hence well below 1 per request under load).
 `;
