@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { compose } from './composition.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createApp } from './http/app.js';
+import { type App, createApp } from './http/app.js';
 import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrator.js';
 import { createLogger } from './logger.js';
@@ -24,10 +24,29 @@ function banner(url: string, seed: SeedResult | undefined, adminToken: AdminToke
   return lines.join('\n');
 }
 
+/** Set by the first SIGTERM/SIGINT: start-up then stops where it is, and its errors are moot. */
+let stopping = false;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+
+  // Signals are handled from here on, before anything is announced: whoever saw the banner may
+  // send SIGTERM at once, and a signal during start-up still closes the database.
+  let app: App | undefined;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    if (app) await app.drain(config.shutdownTimeoutMs);
+    await db.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
   const { applied } = await migrate(db, { log: (message) => logger.info(message) });
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const services = compose(config, db, logger);
@@ -36,27 +55,18 @@ async function main(): Promise<void> {
   const adminToken = config.adminToken && !seed ? await ensureAdminToken(services.prisma, config.adminToken) : undefined;
   if (adminToken === 'created') logger.warn('ADMIN_TOKEN was not a token of this database: added it as an ADMIN token');
   if (adminToken === 'revoked') logger.warn('ADMIN_TOKEN names a revoked token: it stays revoked (set another ADMIN_TOKEN or run `npm run admin:token`)');
-  const app = createApp(services);
-  await new Promise<void>((resolve) => app.server.listen(config.port, config.host, resolve));
-  const { port } = app.server.address() as AddressInfo;
+  if (stopping) return;
+  const created = createApp(services);
+  app = created;
+  await new Promise<void>((resolve) => created.server.listen(config.port, config.host, resolve));
+  const { port } = created.server.address() as AddressInfo;
   logger.info({ port, database: db.kind }, 'listening');
   console.log(banner(`http://localhost:${port}`, seed, adminToken));
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'draining');
-    await app.drain(config.shutdownTimeoutMs);
-    await db.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((error: unknown) => {
+  // A signal during start-up closed the database under it: the stop exits.
+  if (stopping) return;
   console.error(error instanceof ConfigError || (error instanceof Error && error.name !== 'Error') ? `flagledger could not start: ${error.message}` : error);
   process.exit(1);
 });
