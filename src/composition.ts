@@ -10,6 +10,7 @@ import type { Database } from './db/database.js';
 import { EvaluationConfigCache } from './evaluation/cache.js';
 import { type EvaluationConfig, loadEvaluationConfig } from './evaluation/config.js';
 import { IdentityStore } from './evaluation/identities.js';
+import { createLiveFlags, type LiveFlagsService } from './evaluation/live.js';
 import { type Assignments, createAssignments, createEvaluation, type EvaluationService } from './evaluation/service.js';
 import { createExperimentService, type ExperimentService } from './experiments/service.js';
 import { FeatureCatalog } from './exposures/catalog.js';
@@ -38,6 +39,8 @@ export interface Services {
   projects: ProjectService;
   targeting: TargetingService;
   openfeature: OpenFeatureService;
+  /** `flagsChanged` subscriptions of this process. */
+  liveFlags: LiveFlagsService;
   horizon: ExposureHorizon;
 }
 
@@ -92,6 +95,7 @@ export function compose(config: Config, db: Database, logger: Logger, options: C
     projects: createProjectService({ prisma }),
     targeting: createTargetingService({ prisma }),
     openfeature,
+    liveFlags: createLiveFlags({ evaluation, configChanges, maxSubscriptions: config.maxSubscriptions }),
     horizon: new ExposureHorizon(prisma),
   };
 }

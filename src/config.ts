@@ -1,4 +1,7 @@
 // Runtime configuration, read once from the environment (README: "Configuration").
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
+
 export interface Config {
   port: number;
   host: string;
@@ -25,12 +28,59 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Open OFREP event streams (SSE) one process serves; more are refused with 503. */
   ofrepMaxStreams: number;
+  /** Open GraphQL subscriptions (`flagsChanged` over SSE) one process serves; more get TOO_MANY_SUBSCRIPTIONS. */
+  maxSubscriptions: number;
+  /**
+   * Trusted documents from PERSISTED_OPERATIONS, by hash: when set, client keys (and anonymous
+   * callers) may only run these; tokens may still send any document.
+   */
+  persistedOperations: ReadonlyMap<string, string> | undefined;
 }
 
 /** Most field selections a query may make (fragments expanded); also checked before parsing. */
 export const MAX_QUERY_BREADTH = 500;
 
 export class ConfigError extends Error {}
+
+/** Most documents a PERSISTED_OPERATIONS file may list (a frontend has tens, not thousands). */
+const PERSISTED_OPERATIONS_MAX = 10_000;
+
+/**
+ * Reads a trusted-documents file: the `{ "<hash>": "<document>" }` JSON object GraphQL Code
+ * Generator's client preset writes (`persistedDocuments`). Every document must parse.
+ */
+export function readPersistedOperations(path: string): ReadonlyMap<string, string> {
+  const name = `PERSISTED_OPERATIONS (${path})`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${name} cannot be read: ${(error as Error).message}`);
+  }
+  let map: unknown;
+  try {
+    map = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${name} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+    throw new ConfigError(`${name} must be a JSON object of { "<hash>": "<GraphQL document>" }`);
+  }
+  const entries = Object.entries(map);
+  if (entries.length > PERSISTED_OPERATIONS_MAX) throw new ConfigError(`${name} lists ${entries.length} documents, at most ${PERSISTED_OPERATIONS_MAX}`);
+  const operations = new Map<string, string>();
+  for (const [hash, document] of entries) {
+    if (!/^[\w:.-]{1,200}$/.test(hash)) throw new ConfigError(`${name}: "${hash.slice(0, 64)}" is not a document hash`);
+    if (typeof document !== 'string') throw new ConfigError(`${name}: the document of ${hash} is not a string`);
+    try {
+      parse(document);
+    } catch (error) {
+      throw new ConfigError(`${name}: the document of ${hash} does not parse: ${(error as Error).message}`);
+    }
+    operations.set(hash, document);
+  }
+  return operations;
+}
 
 function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name]?.trim().toLowerCase();
@@ -90,5 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: boolean(env, 'INTROSPECTION', true),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     ofrepMaxStreams: integer(env, 'OFREP_MAX_STREAMS', 1000, 0, 1_000_000),
+    maxSubscriptions: integer(env, 'MAX_SUBSCRIPTIONS', 1000, 0, 1_000_000),
+    persistedOperations: env.PERSISTED_OPERATIONS?.trim() ? readPersistedOperations(env.PERSISTED_OPERATIONS.trim()) : undefined,
   };
 }

@@ -1,9 +1,12 @@
-// Client queries `flags` and `flag`: evaluation of the caller's environment (X-Environment-Key).
+// Client queries `flags` and `flag`, and the subscription `flagsChanged`: evaluation of the
+// caller's environment (X-Environment-Key).
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GraphQLError } from 'graphql';
 import type { Context } from '../context.js';
-import { builder } from '../schema/builder.js';
+import { AppError, toGraphQLError } from '../errors/app-errors.js';
+import { builder, checkOperationComplexity } from '../schema/builder.js';
 import type { RunningExperiment } from './config.js';
+import type { LiveFlagsEvent } from './live.js';
 import type { EvaluatedFlag, EvaluationService } from './service.js';
 
 const FlagExperimentType = builder.objectRef<RunningExperiment>('FlagExperiment').implement({
@@ -101,6 +104,32 @@ builder.queryFields((t) => ({
       const { service, environment } = evaluationOf(context);
       const [flag] = await service.evaluate(environment, args, args.name);
       return flag ?? null;
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  flagsChanged: t.field({
+    type: [FlagType],
+    authScopes: { client: true },
+    description:
+      "Live flags over Server-Sent Events: every live flag of the caller's environment as `flags` answers them, at once, then again whenever a change of the environment's config (made through any server process) changes them. At most MAX_SUBSCRIPTIONS per server process (`TOO_MANY_SUBSCRIPTIONS` beyond).",
+    args: {
+      identifier: t.arg.string({ required: false }),
+      traits: t.arg({ type: 'JSON', required: false, description: 'Merged into the stored traits once, when the subscription starts.' }),
+    },
+    subscribe: async (_parent, args, context, info) => {
+      checkOperationComplexity(context, info);
+      const { environment } = evaluationOf(context);
+      try {
+        return await context.services.liveFlags.watch(environment, args);
+      } catch (error) {
+        throw error instanceof AppError ? toGraphQLError(error) : error;
+      }
+    },
+    resolve: (event: LiveFlagsEvent) => {
+      if (event instanceof Error) throw event;
+      return event;
     },
   }),
 }));

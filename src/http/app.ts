@@ -102,6 +102,7 @@ export function createApp(services: Services): App {
     drain: (timeoutMs) => {
       // Event streams never finish on their own: ended first, so the drain does not wait on them.
       services.openfeature.closeStreams();
+      services.liveFlags.closeAll();
       return connections.drain(timeoutMs);
     },
   };

@@ -23,8 +23,12 @@ export async function sendFetchResponse(res: ServerResponse, response: Response,
     res.end(Buffer.from(await response.arrayBuffer()));
     return;
   }
+  // Yoga's Fetch API is a ponyfill (not Node's own ReadableStream): read it as an async iterable.
+  const body = Readable.from(response.body as unknown as AsyncIterable<Uint8Array>, { objectMode: false });
+  // A client that goes away ends the stream at its source too (a subscription's cleanup).
+  res.on('close', () => body.destroy());
   await new Promise<void>((resolve, reject) => {
-    Readable.fromWeb(response.body as never).on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
+    body.on('error', reject).pipe(res).on('close', resolve).on('error', reject);
   });
 }
 

@@ -6,6 +6,7 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, validate } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import type { Caller } from '../auth/credentials.js';
 import type { Services } from '../composition.js';
 import type { Config } from '../config.js';
 import { MAX_QUERY_BREADTH } from '../config.js';
@@ -17,6 +18,7 @@ import { exceededDocumentLimit } from './document-limits.js';
 import { renderGraphiQLPage } from './graphiql/assets.js';
 import { setPageSecurityHeaders } from './headers.js';
 import { percentEncodedProblem, useInputIntegrity } from './input-integrity.js';
+import { trustedDocuments } from './trusted-documents.js';
 
 export interface ServerContext {
   requestId: string;
@@ -34,6 +36,13 @@ const DEFAULT_QUERY = `# flagledger: send your admin token as a header, e.g.
 `;
 
 export function createGraphQLYoga(services: Services): GraphQLYoga {
+  // The caller is resolved once per request: trusted documents need it before the context exists.
+  const callers = new WeakMap<Request, Promise<Caller>>();
+  const callerOf = (request: Request): Promise<Caller> => {
+    let caller = callers.get(request);
+    if (!caller) callers.set(request, (caller = services.resolveCaller(request.headers)));
+    return caller;
+  };
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -45,7 +54,16 @@ export function createGraphQLYoga(services: Services): GraphQLYoga {
     // The document limits come first: nothing may parse, cache or compile a document before
     // its size is known to be sane. Input integrity runs before the compiled executor, which
     // would otherwise see JSON literals without their variables.
-    plugins: [documentLimits(services.config), introspectionLimit(services.config), useInputIntegrity(), useGraphQlJit()],
+    // Trusted documents come first of all: a client's unlisted document is refused unread.
+    plugins: [
+      trustedDocuments(services.config, callerOf),
+      documentLimits(services.config),
+      introspectionLimit(services.config),
+      useInputIntegrity(),
+      useGraphQlJit(),
+    ],
+    // GraphQL over HTTP names a persisted document by `documentId` too.
+    extraParamNames: ['documentId'],
     // CORS is answered in the app, for every route alike.
     cors: false,
     landingPage: false,
@@ -68,7 +86,7 @@ export function createGraphQLYoga(services: Services): GraphQLYoga {
     context: async ({ request, requestId, logger }) => ({
       services,
       prisma: services.prisma,
-      caller: await services.resolveCaller(request.headers),
+      caller: await callerOf(request),
       readOnly: request.method === 'GET' || request.method === 'HEAD',
       requestId,
       logger,

@@ -1,12 +1,12 @@
 // The one Pothos schema builder every domain adds its types to (src/schema/index.ts
 // imports the domains and builds the schema).
 import SchemaBuilder from '@pothos/core';
-import ComplexityPlugin from '@pothos/plugin-complexity';
+import ComplexityPlugin, { type ComplexityErrorFn, ComplexityErrorKind, complexityFromQuery } from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { getNamedType, GraphQLError, type GraphQLField, isListType, isNonNullType } from 'graphql';
+import { type DocumentNode, getNamedType, GraphQLError, type GraphQLField, type GraphQLResolveInfo, isListType, isNonNullType, Kind } from 'graphql';
 import { JSONResolver } from 'graphql-scalars';
 import { authFailure, type AuthScopes, authScopes } from '../auth/scopes.js';
 import { MAX_QUERY_BREADTH } from '../config.js';
@@ -46,6 +46,37 @@ function fieldCost(args: Record<string, unknown>, _context: Context, field: Grap
   return list ? { field: 1, multiplier: LIST_MULTIPLIER } : 1;
 }
 
+function complexityError(kind: ComplexityErrorKind, result: Parameters<ComplexityErrorFn>[1]): GraphQLError {
+  return new GraphQLError(
+    String(kind) === 'Depth'
+      ? `Query is too deep (depth ${result.depth}, at most ${result.maxDepth}).`
+      : String(kind) === 'Breadth'
+        ? `Query selects too many fields (${result.breadth}, at most ${result.maxBreadth}).`
+        : `Query is too costly (complexity ${result.complexity}, at most ${result.maxComplexity}).`,
+    { extensions: { code: 'QUERY_TOO_COMPLEX' } },
+  );
+}
+
+function complexityLimit(context: Context) {
+  return { depth: context.services.config.maxQueryDepth, complexity: context.services.config.maxQueryComplexity, breadth: MAX_QUERY_BREADTH };
+}
+
+/**
+ * The limits Pothos checks when a root field resolves, checked for a whole operation: a
+ * subscription's `subscribe` runs before any resolver, and must not open a stream its events
+ * would then refuse.
+ */
+export function checkOperationComplexity(context: Context, info: GraphQLResolveInfo): void {
+  const document: DocumentNode = { kind: Kind.DOCUMENT, definitions: [info.operation, ...Object.values(info.fragments)] };
+  const { complexity, depth, breadth } = complexityFromQuery(document, { schema: info.schema, ctx: context, variables: info.variableValues });
+  const max = complexityLimit(context);
+  const kind =
+    depth > max.depth ? ComplexityErrorKind.Depth : breadth > max.breadth ? ComplexityErrorKind.Breadth : complexity > max.complexity ? ComplexityErrorKind.Complexity : undefined;
+  if (kind) {
+    throw complexityError(kind, { complexity, depth, breadth, maxComplexity: max.complexity, maxDepth: max.depth, maxBreadth: max.breadth });
+  }
+}
+
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
@@ -79,6 +110,8 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: false,
   },
   scopeAuth: {
+    // Scopes are checked before a subscription opens its stream, not only on its events.
+    authorizeOnSubscribe: true,
     authScopes: (context) => authScopes(context.caller),
     unauthorizedError: (_parent, context) => {
       const failure = authFailure(context.caller);
@@ -91,25 +124,7 @@ export const builder = new SchemaBuilder<{
       name: ({ fieldName }) => `${pascal(fieldName)}Result`,
     },
   },
-  complexity: {
-    complexityError: (kind, result) =>
-      new GraphQLError(
-        String(kind) === 'Depth'
-          ? `Query is too deep (depth ${result.depth}, at most ${result.maxDepth}).`
-          : String(kind) === 'Breadth'
-            ? `Query selects too many fields (${result.breadth}, at most ${result.maxBreadth}).`
-            : `Query is too costly (complexity ${result.complexity}, at most ${result.maxComplexity}).`,
-        { extensions: { code: 'QUERY_TOO_COMPLEX' } },
-      ),
-    defaultComplexity: 1,
-    defaultListMultiplier: LIST_MULTIPLIER,
-    fieldComplexity: fieldCost,
-    limit: (context) => ({
-      depth: context.services.config.maxQueryDepth,
-      complexity: context.services.config.maxQueryComplexity,
-      breadth: MAX_QUERY_BREADTH,
-    }),
-  },
+  complexity: { complexityError, defaultComplexity: 1, defaultListMultiplier: LIST_MULTIPLIER, fieldComplexity: fieldCost, limit: complexityLimit },
 });
 
 builder.addScalarType('JSON', JSONResolver);
@@ -117,6 +132,7 @@ builder.addScalarType('DateTime', DateTimeScalar);
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 /**
  * The numeric database id of a global id decoded by Pothos' relay plugin (src/schema/global-id.ts
