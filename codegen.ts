@@ -21,7 +21,8 @@ const typedDocuments: CodegenConfig['generates'][string] = {
 const config: CodegenConfig = {
   overwrite: true,
   silent: true,
-  documents: ['test/**/*.ts', 'src/**/*.test.ts', 'examples/**/*.ts', '!test/generated/**'],
+  // The web example has its own codegen (examples/web/codegen.ts), as a frontend would.
+  documents: ['test/**/*.ts', 'src/**/*.test.ts', 'examples/**/*.ts', '!test/generated/**', '!examples/web/**'],
   schema: documentsOnly ? 'schema.graphql' : './src/schema/index.ts',
   generates: documentsOnly
     ? { 'test/generated/': typedDocuments }

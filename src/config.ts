@@ -77,7 +77,8 @@ export function readPersistedOperations(path: string): ReadonlyMap<string, strin
     } catch (error) {
       throw new ConfigError(`${name}: the document of ${hash} does not parse: ${(error as Error).message}`);
     }
-    operations.set(hash, document);
+    // Codegen writes `sha256:<hex>`; clients send the hex alone (APQ) or the whole id (documentId).
+    operations.set(hash.replace(/^sha256:/, ''), document);
   }
   return operations;
 }

@@ -236,5 +236,5 @@ describe.each(databaseKinds.filter((k) => k === 'postgres'))('flagsChanged acros
     } finally {
       await database.dispose();
     }
-  });
+  }, 240_000);
 });

@@ -11,9 +11,9 @@ import { schema } from '../schema/index.js';
 /** The document's id: `extensions.persistedQuery.sha256Hash` (APQ style) or GraphQL over HTTP's `documentId`. */
 export function persistedDocumentId(params: { extensions?: unknown; documentId?: unknown }): string | null {
   const persisted = (params.extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
-  if (persisted && typeof persisted === 'object' && typeof persisted.sha256Hash === 'string') return persisted.sha256Hash;
-  if (typeof params.documentId === 'string') return params.documentId.replace(/^sha256:/, '');
-  return null;
+  const id = persisted && typeof persisted === 'object' && typeof persisted.sha256Hash === 'string' ? persisted.sha256Hash : params.documentId;
+  // Codegen's ids read `sha256:<hex>`; the map is keyed by the hex.
+  return typeof id === 'string' ? id.replace(/^sha256:/, '') : null;
 }
 
 /** Every listed document must be valid against this schema: a stale map fails the start, not a user. */
