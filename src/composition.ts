@@ -95,7 +95,7 @@ export function compose(config: Config, db: Database, logger: Logger, options: C
     projects: createProjectService({ prisma }),
     targeting: createTargetingService({ prisma }),
     openfeature,
-    liveFlags: createLiveFlags({ evaluation, configChanges, maxSubscriptions: config.maxSubscriptions }),
+    liveFlags: createLiveFlags({ evaluation, configChanges, maxSubscriptions: config.maxSubscriptions, refreshMs: config.cacheTtlSeconds * 1000 }),
     horizon: new ExposureHorizon(prisma),
   };
 }

@@ -43,8 +43,13 @@ export function createLiveFlags(deps: {
   configChanges: ConfigChanges;
   maxSubscriptions: number;
   debounceMs?: number;
+  /**
+   * An open stream re-evaluates at least this often without a notice (0: never), so a notice
+   * lost with a dropped listener connection delays it no more than it delays the config cache.
+   */
+  refreshMs?: number;
 }): LiveFlagsService {
-  const { evaluation, configChanges, maxSubscriptions, debounceMs = LIVE_FLAGS_DEBOUNCE_MS } = deps;
+  const { evaluation, configChanges, maxSubscriptions, debounceMs = LIVE_FLAGS_DEBOUNCE_MS, refreshMs = 0 } = deps;
   const byEnvironment = new Map<number, Set<Watcher>>();
   let size = 0;
   let closed = false;
@@ -117,7 +122,21 @@ export function createLiveFlags(deps: {
             resolve();
           };
         });
-      const untilChanged = () => new Promise<void>((resolve) => (onChange = resolve));
+      const untilChanged = () =>
+        new Promise<void>((resolve) => {
+          const timer =
+            refreshMs > 0
+              ? setTimeout(() => {
+                  onChange = undefined;
+                  changed = true;
+                  resolve();
+                }, refreshMs)
+              : undefined;
+          onChange = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       const end = (): IteratorResult<LiveFlagsEvent> => ({ done: true, value: undefined });
 
       const iterator: AsyncIterableIterator<LiveFlagsEvent> = {
