@@ -189,7 +189,8 @@ async function stopExperiment(prisma: PrismaClient, input: StopExperimentInput):
     const state = { environmentId_featureId: { environmentId: experiment.environmentId, featureId } };
     const stateBefore = shipped ? await featureStateWithAllocations(tx, state) : undefined;
     if (shipped) await ship_(tx, experiment.environmentId, featureId, winnerKey);
-    await audit(tx, 'Experiment', { ...experiment, featureState: stateBefore }, { ...stopped, featureState: shipped ? await featureStateWithAllocations(tx, state) : undefined });
+    const stateAfter = shipped ? await featureStateWithAllocations(tx, state) : undefined;
+    await audit(tx, 'Experiment', { ...experiment, featureState: stateBefore }, { ...stopped, featureState: stateAfter });
     return { value: stopped, environmentIds: [experiment.environmentId] };
   }, TRANSACTION_OPTIONS);
 }
