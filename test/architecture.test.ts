@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 /** Top-level parts of src/, bottom first. */
 const ENGINE = ['engine'];
 const FOUNDATION = ['engine', 'config.ts', 'logger.ts', 'errors', 'db', 'identities'];
-const DOMAINS = ['projects', 'tokens', 'features', 'evaluation', 'exposures', 'analytics', 'targeting'];
+const DOMAINS = ['projects', 'tokens', 'features', 'evaluation', 'exposures', 'analytics', 'targeting', 'audit'];
 const TOP = ['http', 'composition.ts', 'server.ts', 'seed'];
 
 const part = (file: string) => file.split('/')[0];

@@ -167,6 +167,17 @@ describe('npm start on the embedded database', { timeout: 240_000 }, () => {
       const listed = await listProjects(server.url, { authorization: `Bearer ${secret}` });
       expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
     }
+    // Both tokens made outside the API are in the audit log, each naming what made it.
+    const audit = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${configured}` },
+      body: JSON.stringify({ query: '{ auditLog { edges { node { action actor { tokenId name } after } } } }' }),
+    });
+    const entries = ((await audit.json()) as { data: { auditLog: { edges: { node: unknown }[] } } }).data.auditLog.edges.map((e) => e.node);
+    expect(entries).toEqual([
+      { action: 'createApiToken', actor: { tokenId: null, name: 'ADMIN_TOKEN at server start' }, after: expect.objectContaining({ name: 'admin (ADMIN_TOKEN)' }) },
+      { action: 'createApiToken', actor: { tokenId: null, name: 'npm run admin:token' }, after: expect.objectContaining({ name: 'on-call admin' }) },
+    ]);
     server.child.kill('SIGTERM');
     expect(await server.exited()).toBe(0);
 

@@ -21,7 +21,7 @@ export function createCallerResolver(deps: { prisma: PrismaClient; environmentKe
       if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
         prisma.apiToken.update({ where: { id: token.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
       }
-      return { kind: 'token', tokenId: token.id, scopes: token.scopes };
+      return { kind: 'token', tokenId: token.id, tokenName: token.name, scopes: token.scopes };
     }
     const environmentKey = headers.get('x-environment-key');
     if (environmentKey !== null) {

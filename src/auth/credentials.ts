@@ -5,7 +5,7 @@ import type { ApiScope } from '../generated/prisma/enums.js';
 export type Caller =
   | { kind: 'anonymous'; rejected: boolean }
   | { kind: 'client'; environmentId: number; projectId: number }
-  | { kind: 'token'; tokenId: number; scopes: ApiScope[] };
+  | { kind: 'token'; tokenId: number; tokenName: string; scopes: ApiScope[] };
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 

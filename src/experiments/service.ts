@@ -6,6 +6,8 @@ import { echo } from '../errors/echo.js';
 import { uniqueViolationFields } from '../db/sql-state.js';
 import { VARIANT_CONTROL } from '../engine/index.js';
 import { sampleRatioMismatch } from '../analytics/summary.js';
+import { audit } from '../audit/scope.js';
+import { featureStateWithAllocations } from '../features/store.js';
 import { controlWeight, effectiveWeights } from '../features/weights.js';
 import { type Experiment, Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { ExperimentExistsError, ExperimentNotReadyError, ExperimentStatusError } from './errors.js';
@@ -112,6 +114,7 @@ async function createExperiment(prisma: PrismaClient, input: CreateExperimentInp
       const taken = await tx.experiment.findUnique({ where: { environmentId_name: { environmentId: environment.id, name } }, select: { id: true } });
       if (taken) throw duplicateName(name);
       const experiment = await tx.experiment.create({ data: { environmentId: environment.id, featureId: feature.id, name, hypothesis } });
+      await audit(tx, 'Experiment', null, experiment);
       return { value: experiment, environmentIds: [] };
     }, TRANSACTION_OPTIONS);
   } catch (error) {
@@ -156,6 +159,7 @@ async function startExperiment(prisma: PrismaClient, id: number): Promise<Writte
       data: { experimentId: id, number: (last._max.number ?? 0) + 1, startedAt: now, allocation: allocation as unknown as Prisma.InputJsonValue },
     });
     const started = await tx.experiment.update({ where: { id }, data: { status: 'RUNNING', winnerKey: null } });
+    await audit(tx, 'Experiment', experiment, started);
     return { value: started, environmentIds: [experiment.environmentId] };
   }, TRANSACTION_OPTIONS);
 }
@@ -180,7 +184,13 @@ async function stopExperiment(prisma: PrismaClient, input: StopExperimentInput):
       where: { id: input.id },
       data: { status: 'STOPPED', winnerKey, stoppedAt: now, stoppedByTokenId: input.stoppedByTokenId },
     });
-    if (ship && winnerKey !== null) await ship_(tx, experiment.environmentId, featureId, winnerKey);
+    // Shipping changes the feature state: its value and weights show in the same entry.
+    const shipped = ship && winnerKey !== null;
+    const state = { environmentId_featureId: { environmentId: experiment.environmentId, featureId } };
+    const stateBefore = shipped ? await featureStateWithAllocations(tx, state) : undefined;
+    if (shipped) await ship_(tx, experiment.environmentId, featureId, winnerKey);
+    const stateAfter = shipped ? await featureStateWithAllocations(tx, state) : undefined;
+    await audit(tx, 'Experiment', { ...experiment, featureState: stateBefore }, { ...stopped, featureState: stateAfter });
     return { value: stopped, environmentIds: [experiment.environmentId] };
   }, TRANSACTION_OPTIONS);
 }

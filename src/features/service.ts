@@ -3,6 +3,7 @@
 // feature then run one after another, so the checks of keys, weights and priorities that a
 // write makes still hold when it commits. Each write returns the environments whose
 // evaluation it changed, for the caller to announce after the commit.
+import { audit } from '../audit/scope.js';
 import { DuplicateNameError, NotFoundError } from '../errors/app-errors.js';
 import { echo } from '../errors/echo.js';
 import { Prisma } from '../generated/prisma/client.js';
@@ -24,6 +25,7 @@ import {
 import {
   environmentIdsOfFeature,
   featureOfOption,
+  featureStateWithAllocations,
   findFeatureState,
   isFeatureNameUniqueViolation,
   isVariantKeyUniqueViolation,
@@ -243,10 +245,11 @@ export async function createFeature(prisma: PrismaClient, input: CreateFeatureIn
         options.map((option, index) => ({ raw: option.key, path: ['options', index, 'key'] })),
       );
       let priority = 0;
+      const createdOptions: MultivariateOption[] = [];
       for (const [index, option] of options.entries()) {
         priority = option.priority ?? priority + 1;
         try {
-          await tx.multivariateOption.create({
+          createdOptions.push(await tx.multivariateOption.create({
             data: {
               featureId: feature.id,
               key: checked.keys[index],
@@ -256,7 +259,7 @@ export async function createFeature(prisma: PrismaClient, input: CreateFeatureIn
               defaultWeight: option.defaultWeight ?? 0,
               priority,
             },
-          });
+          }));
         } catch (error) {
           throw checked.duplicateFrom(error) ?? error;
         }
@@ -266,6 +269,7 @@ export async function createFeature(prisma: PrismaClient, input: CreateFeatureIn
         data: environments.map((environment) => ({ environmentId: environment.id, featureId: feature.id, enabled: defaultEnabled })),
       });
       if (options.length) await assertWeightsWithin100(tx, feature.id, ['options']);
+      await audit(tx, 'Feature', null, { ...feature, options: createdOptions });
       return { value: feature, environmentIds: environments.map((environment) => environment.id) };
     }, TRANSACTION_OPTIONS);
   } catch (error) {
@@ -280,6 +284,7 @@ export async function updateFeature(prisma: PrismaClient, featureId: number, inp
   try {
     return await prisma.$transaction(async (tx) => {
       const { projectId } = await lockFeature(tx, featureId, ['id']);
+      const before = await tx.feature.findUniqueOrThrow({ where: { id: featureId } });
       if (name !== undefined) {
         const taken = await tx.feature.findUnique({ where: { projectId_name: { projectId, name } }, select: { id: true } });
         if (taken && taken.id !== featureId) throw duplicateFeatureName(name, ['name']);
@@ -293,6 +298,7 @@ export async function updateFeature(prisma: PrismaClient, featureId: number, inp
           defaultEnabled: input.defaultEnabled ?? undefined,
         },
       });
+      await audit(tx, 'Feature', before, feature);
       return { value: feature, environmentIds: await environmentIdsOfFeature(tx, featureId) };
     }, TRANSACTION_OPTIONS);
   } catch (error) {
@@ -314,6 +320,7 @@ export async function archiveFeature(prisma: PrismaClient, featureId: number, ar
       archived === (current.archivedAt !== null)
         ? current
         : await tx.feature.update({ where: { id: featureId }, data: { archivedAt: archived ? new Date() : null } });
+    await audit(tx, 'Feature', current, feature);
     return { value: feature, environmentIds: await environmentIdsOfFeature(tx, featureId) };
   }, TRANSACTION_OPTIONS);
 }
@@ -348,6 +355,7 @@ export async function createMultivariateOption(
       throw checked.duplicateFrom(error) ?? error;
     }
     await assertWeightsWithin100(tx, featureId, ['defaultWeight']);
+    await audit(tx, 'MultivariateOption', null, created);
     return { value: created, environmentIds: await environmentIdsOfFeature(tx, featureId) };
   }, TRANSACTION_OPTIONS);
 }
@@ -398,6 +406,7 @@ export async function updateMultivariateOption(
       throw checked.duplicateFrom(error) ?? error;
     }
     if (option.defaultWeight !== undefined) await assertWeightsWithin100(tx, featureId, ['defaultWeight']);
+    await audit(tx, 'MultivariateOption', current, updated);
     return { value: updated, environmentIds: await environmentIdsOfFeature(tx, featureId) };
   }, TRANSACTION_OPTIONS);
 }
@@ -430,9 +439,11 @@ async function deleteOrArchiveOption(prisma: PrismaClient, featureId: number, op
       const option = current.archivedAt
         ? current
         : await tx.multivariateOption.update({ where: { id: optionId }, data: { archivedAt: new Date() } });
+      await audit(tx, 'MultivariateOption', current, option);
       return { value: { option, archived: true }, environmentIds };
     }
     await tx.multivariateOption.delete({ where: { id: optionId } });
+    await audit(tx, 'MultivariateOption', current, null);
     return { value: { option: current, archived: false }, environmentIds };
   }, TRANSACTION_OPTIONS);
 }
@@ -449,6 +460,7 @@ export async function updateFeatureState(prisma: PrismaClient, input: UpdateFeat
     // The kill switch (enabled) stays free while an experiment runs; value and weights do not.
     if (input.value !== undefined) await assertNoRunningExperiment(tx, featureId, environmentId, ['value']);
     if (input.allocations != null) await assertNoRunningExperiment(tx, featureId, environmentId, ['allocations']);
+    const before = await featureStateWithAllocations(tx, { id: stateId });
     if (allocations.length) {
       const live = await tx.multivariateOption.findMany({
         where: { featureId, archivedAt: null, id: { in: allocations.map((allocation) => allocation.optionId) } },
@@ -476,6 +488,8 @@ export async function updateFeatureState(prisma: PrismaClient, input: UpdateFeat
         value: input.value === undefined ? undefined : input.value === null ? Prisma.DbNull : (input.value as Prisma.InputJsonValue),
       },
     });
+    // Recorded before the sums are checked: a refusal there rolls the entry back with the change.
+    await audit(tx, 'FeatureState', before, await featureStateWithAllocations(tx, { id: stateId }));
     if (allocations.length) await assertWeightsWithin100(tx, featureId, ['allocations']);
     return { value: state, environmentIds: [state.environmentId] };
   }, TRANSACTION_OPTIONS);

@@ -129,3 +129,13 @@ export async function weightsOfFeature(tx: Tx, featureId: number) {
   });
   return { options, states };
 }
+
+/** A feature state with its weight overrides (option id, key, weight), as the audit log keeps it; null when there is none. */
+export async function featureStateWithAllocations(tx: Tx, where: Prisma.FeatureStateWhereUniqueInput) {
+  const state = await tx.featureState.findUnique({
+    where,
+    include: { allocations: { select: { optionId: true, weight: true, option: { select: { key: true } } }, orderBy: { optionId: 'asc' } } },
+  });
+  if (!state) return null;
+  return { ...state, allocations: state.allocations.map(({ optionId, option, weight }) => ({ optionId, key: option.key, weight })) };
+}

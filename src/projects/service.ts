@@ -1,5 +1,6 @@
 // The commands of projects and environments: creating them, with the FeatureStates every
 // (environment, feature) pair must have.
+import { audit } from '../audit/scope.js';
 import { newEnvironmentKey } from '../auth/credentials.js';
 import { isUniqueViolation } from '../db/sql-state.js';
 import { DuplicateNameError, NotFoundError } from '../errors/app-errors.js';
@@ -27,11 +28,15 @@ export async function createProject(
 ): Promise<Project> {
   const { name, environments: environmentNames } = normaliseNewProject(input);
   try {
-    return await prisma.project.create({
-      data: {
-        name,
-        environments: { create: environmentNames.map((env) => ({ name: env, key: newEnvironmentKey() })) },
-      },
+    return await prisma.$transaction(async (tx) => {
+      const project = await tx.project.create({
+        data: {
+          name,
+          environments: { create: environmentNames.map((env) => ({ name: env, key: newEnvironmentKey() })) },
+        },
+      });
+      await audit(tx, 'Project', null, project);
+      return project;
     });
   } catch (error) {
     if (isUniqueViolation(error)) {
@@ -67,6 +72,7 @@ export async function createEnvironment(
           })),
         });
       }
+      await audit(tx, 'Environment', null, environment);
       return environment;
     });
   } catch (error) {

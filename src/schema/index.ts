@@ -8,6 +8,7 @@ import '../projects/graphql.js';
 import '../tokens/graphql.js';
 import '../analytics/graphql.js';
 import '../exposures/graphql/index.js';
+import { auditMutations } from '../audit/graphql.js';
 import { builder } from './builder.js';
 import './nodes.js';
 
@@ -28,4 +29,5 @@ builder.queryField('viewer', (t) =>
 );
 
 
-export const schema = builder.toSchema({ sortSchema: true });
+// Every mutation runs in an audit scope: its admin writes record who changed what.
+export const schema = auditMutations(builder.toSchema({ sortSchema: true }));

@@ -4,6 +4,7 @@
 // remain the final guard). Each write returns the environments whose evaluation it changed,
 // for the caller to announce after the commit.
 import { isDeepStrictEqual } from 'node:util';
+import { audit } from '../audit/scope.js';
 import { DuplicateNameError, NotFoundError, ValidationError } from '../errors/app-errors.js';
 import { echo } from '../errors/echo.js';
 import { WeightsError } from '../features/errors.js';
@@ -30,6 +31,7 @@ import {
   lockIdentity,
   lockSegment,
   nextOverridePriority,
+  segmentOverrideWithAllocations,
   shareSegment,
   type Tx,
 } from './store.js';
@@ -120,6 +122,7 @@ async function createSegment(prisma: PrismaClient, projectId: number, input: Seg
       const taken = await tx.segment.findUnique({ where: { projectId_name: { projectId, name } }, select: { id: true } });
       if (taken) throw duplicateSegmentName(name);
       const segment = await tx.segment.create({ data: { projectId, name, description, rules: rules as never } });
+      await audit(tx, 'Segment', null, segment);
       // Overrides nothing yet: no environment evaluates differently.
       return { value: segment, environmentIds: [] };
     }, TRANSACTION_OPTIONS);
@@ -133,6 +136,7 @@ async function updateSegment(prisma: PrismaClient, segmentId: number, input: Seg
   const { name, description, rules } = normaliseSegmentChanges(input);
   try {
     return await withOverriddenFeaturesLocked(prisma, segmentId, rules !== undefined, async (tx, projectId) => {
+      const before = await tx.segment.findUniqueOrThrow({ where: { id: segmentId } });
       if (name !== undefined) {
         const taken = await tx.segment.findUnique({ where: { projectId_name: { projectId, name } }, select: { id: true } });
         if (taken && taken.id !== segmentId) throw duplicateSegmentName(name);
@@ -142,6 +146,7 @@ async function updateSegment(prisma: PrismaClient, segmentId: number, input: Seg
         if (!isDeepStrictEqual(current.rules, rules)) await assertNoExperimentOverridden(tx, segmentId, ['rules']);
       }
       const segment = await tx.segment.update({ where: { id: segmentId }, data: { name, description, rules: rules as never } });
+      await audit(tx, 'Segment', before, segment);
       // Rules and name (the reason names the segment) count in every environment of the project.
       return { value: segment, environmentIds: await environmentIdsOfProject(tx, projectId) };
     });
@@ -167,6 +172,7 @@ async function deleteSegment(prisma: PrismaClient, segmentId: number, force: boo
         await tx.segmentOverride.deleteMany({ where: { segmentId } });
       }
       await tx.segment.delete({ where: { id: segmentId } });
+      await audit(tx, 'Segment', segment, null);
       return { value: { segment, removedOverrides: overrides }, environmentIds: await environmentIdsOfProject(tx, projectId) };
     });
   } catch (error) {
@@ -253,6 +259,7 @@ async function setSegmentOverride(prisma: PrismaClient, input: SetSegmentOverrid
         if (holder) throw new DuplicatePriorityError(priority);
       }
       if (allocations) await checkOverrideAllocations(tx, featureId, environment, allocations);
+      const before = existing && (await segmentOverrideWithAllocations(tx, existing.id));
 
       const data = { enabled: input.enabled ?? undefined, value: inheritableJson(input.value), priority };
       const override = existing
@@ -266,6 +273,7 @@ async function setSegmentOverride(prisma: PrismaClient, input: SetSegmentOverrid
           data: allocations.map(({ optionId, weight }) => ({ segmentOverrideId: override.id, optionId, weight })),
         });
       }
+      await audit(tx, 'SegmentOverride', before, await segmentOverrideWithAllocations(tx, override.id));
       return { value: override, environmentIds: [environmentId] };
     }, TRANSACTION_OPTIONS);
   } catch (error) {
@@ -309,6 +317,7 @@ async function removeSegmentOverride(prisma: PrismaClient, overrideId: number): 
     const current = await tx.segmentOverride.findUnique({ where: { id: overrideId } });
     if (!current) throw new NotFoundError('No segment override with this id.', null, ['id']);
     await assertNoRunningExperiment(tx, current.featureId, current.environmentId, ['id']);
+    await audit(tx, 'SegmentOverride', await segmentOverrideWithAllocations(tx, overrideId), null);
     await tx.segmentOverride.delete({ where: { id: overrideId } });
     return { value: current, environmentIds: [current.environmentId] };
   }, TRANSACTION_OPTIONS);
@@ -332,11 +341,13 @@ async function setIdentityOverride(prisma: PrismaClient, input: SetIdentityOverr
     await lockFeatureOfProject(tx, feature.id, environment.projectId, ['feature']);
     await assertNoRunningExperiment(tx, feature.id, environment.id, ['feature']);
     const identityId = await lockIdentity(tx, environment.id, identifier);
+    const before = await tx.identityOverride.findUnique({ where: { identityId_featureId: { identityId, featureId: feature.id } } });
     const override = await tx.identityOverride.upsert({
       where: { identityId_featureId: { identityId, featureId: feature.id } },
       create: { identityId, featureId: feature.id, enabled: input.enabled ?? false, value: inheritableJson(input.value ?? null) },
       update: { enabled: input.enabled ?? undefined, value: inheritableJson(input.value) },
     });
+    await audit(tx, 'IdentityOverride', before, override);
     return { value: override, environmentIds: [environment.id] };
   }, TRANSACTION_OPTIONS);
 }
@@ -353,6 +364,7 @@ async function removeIdentityOverride(prisma: PrismaClient, overrideId: number):
     const { identity, feature: _feature, ...removed } = override;
     const { count } = await tx.identityOverride.deleteMany({ where: { id: overrideId } });
     if (count === 0) throw new NotFoundError('No identity override with this id.', null, ['id']);
+    await audit(tx, 'IdentityOverride', removed, null);
     return { value: removed, environmentIds: [identity.environmentId] };
   }, TRANSACTION_OPTIONS);
 }

@@ -82,3 +82,13 @@ export function isSegmentNameUniqueViolation(error: unknown): boolean {
   return fields !== undefined && (fields.includes(SEGMENT_NAME_INDEX) || (fields.includes('projectId') && fields.includes('name')));
 }
 
+
+/** A segment override with its own weights (option id, key, weight), as the audit log keeps it; null when there is none. */
+export async function segmentOverrideWithAllocations(tx: Tx, overrideId: number) {
+  const override = await tx.segmentOverride.findUnique({
+    where: { id: overrideId },
+    include: { allocations: { select: { optionId: true, weight: true, option: { select: { key: true } } }, orderBy: { optionId: 'asc' } } },
+  });
+  if (!override) return null;
+  return { ...override, allocations: override.allocations.map(({ optionId, option, weight }) => ({ optionId, key: option.key, weight })) };
+}

@@ -4,6 +4,7 @@
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { ValidationError } from '../errors/app-errors.js';
+import { runAudited } from '../audit/scope.js';
 import { createApiToken } from './service.js';
 
 class UsageError extends Error {}
@@ -28,7 +29,9 @@ async function main(): Promise<void> {
           'run `npm start` once first (it creates the first admin token).',
       );
     }
-    const { token, secret } = await createApiToken(db.prisma, { name, scopes: ['ADMIN'] });
+    const { token, secret } = await runAudited({ action: 'createApiToken', actor: { tokenId: null, name: 'npm run admin:token' } }, () =>
+      createApiToken(db.prisma, { name, scopes: ['ADMIN'] }),
+    );
     console.log(`Created the ADMIN token "${token.name}".`);
     console.log(`Admin token (shown once, keep it):  Authorization: Bearer ${secret}`);
   } finally {

@@ -1,4 +1,5 @@
 // API tokens' commands: the secret is shown once at creation; only its SHA-256 is stored.
+import { audit, runAudited } from '../audit/scope.js';
 import { hashSecret, newTokenSecret } from '../auth/credentials.js';
 import { uniqueViolationFields } from '../db/sql-state.js';
 import { NotFoundError, ValidationError } from '../errors/app-errors.js';
@@ -12,7 +13,11 @@ export async function createApiToken(
 ): Promise<{ token: ApiToken; secret: string }> {
   const { name, scopes } = normaliseTokenInput(input);
   const secret = input.secret ?? newTokenSecret();
-  const token = await prisma.apiToken.create({ data: { name, scopes, tokenHash: hashSecret(secret) } });
+  const token = await prisma.$transaction(async (tx) => {
+    const created = await tx.apiToken.create({ data: { name, scopes, tokenHash: hashSecret(secret) } });
+    await audit(tx, 'ApiToken', null, created);
+    return created;
+  });
   return { token, secret };
 }
 
@@ -24,7 +29,10 @@ export async function revokeApiToken(prisma: PrismaClient, id: number): Promise<
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${REVOKE_LOCK_KEY})`;
     const existing = await tx.apiToken.findUnique({ where: { id } });
     if (!existing) throw new NotFoundError('No API token with this id.', null, ['id']);
-    if (existing.revokedAt) return existing;
+    if (existing.revokedAt) {
+      await audit(tx, 'ApiToken', existing, existing);
+      return existing;
+    }
     if (existing.scopes.includes('ADMIN')) {
       const otherAdmins = await tx.apiToken.count({ where: { id: { not: id }, revokedAt: null, scopes: { has: 'ADMIN' } } });
       if (otherAdmins === 0) {
@@ -35,7 +43,9 @@ export async function revokeApiToken(prisma: PrismaClient, id: number): Promise<
         );
       }
     }
-    return tx.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
+    const revoked = await tx.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
+    await audit(tx, 'ApiToken', existing, revoked);
+    return revoked;
   });
 }
 
@@ -49,7 +59,9 @@ export async function ensureAdminToken(prisma: PrismaClient, secret: string): Pr
   const existing = await prisma.apiToken.findUnique({ where: { tokenHash: hashSecret(secret) } });
   if (existing) return existing.revokedAt ? 'revoked' : 'exists';
   try {
-    await createApiToken(prisma, { name: 'admin (ADMIN_TOKEN)', scopes: ['ADMIN'], secret });
+    await runAudited({ action: 'createApiToken', actor: { tokenId: null, name: 'ADMIN_TOKEN at server start' } }, () =>
+      createApiToken(prisma, { name: 'admin (ADMIN_TOKEN)', scopes: ['ADMIN'], secret }),
+    );
     return 'created';
   } catch (error) {
     // Another server on the same database added it at the same moment.
