@@ -144,7 +144,8 @@ Ratios (same run): **o / a = ${ratio(o.requestsPerSecond, a.requestsPerSecond)}*
 Latency at a constant offered rate of ${fmt(ofrep.offeredRate)} requests per second (${report.durationSeconds} s each, at most
 ${report.connections} connections), corrected for coordinated omission: request *i* is due at start + *i* / rate whatever
 happened to the others, and its latency counts from that intended time (bench/open-loop.ts, as wrk2 does). Goal: p99 ≤ 10 ms.
-"send lag" is how late the generator itself sent a request at worst (already included in the latencies).
+"send lag" is how late the generator itself sent a request at worst (already included in the latencies);
+(p) is the machine's floor: plain node:http answering a constant body of about the same size, on the same cores.
 
 | run | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | requests | failures | send lag ms |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
@@ -220,7 +221,7 @@ Counted on the wire: flagledger's server reaches PostgreSQL through a pass-throu
 |---|---:|---:|---:|
 ${[...report.loadSql, ...report.probes].map(sqlRow).join('\n')}
 
-The evaluation config is read in \${STATEMENTS_PER_LOAD} statements per load (features with their states, live
+The evaluation config is read in ${STATEMENTS_PER_LOAD} statements per load (features with their states, live
 options with their effective weights, the project's segments, the environment's segment overrides with
 their weights, running experiments), whatever the number of features (1 or 100 above); on a warm cache
 none, except one reload when an entry reaches its ${'`CACHE_TTL_SECONDS`'} (30 s) during a run. Identity

@@ -30,7 +30,7 @@ const IDENTITIES = 10_000;
 const SEGMENTS = 20;
 const SEGMENT_OVERRIDES = 10;
 
-const PORTS = { flagledger: 4801, flagledgerNoCache: 4802, baseline: 4811, unleash: 4821 };
+const PORTS = { flagledger: 4801, flagledgerNoCache: 4802, baseline: 4811, plain: 4812, unleash: 4821 };
 
 function randomUser(): string {
   return `user-${Math.floor(Math.random() * IDENTITIES)}`;
@@ -110,6 +110,18 @@ async function benchOfrep(base: string, environmentKey: string, statements: () =
     latency.push(result);
     loadSql.push({ what: `latency run ${title.split(' ')[0]} at ${OFFERED_RATE} req/s, returning identities`, requests: result.requests, statements: statements() - before });
     log(summaryOpenLoop(result));
+  }
+  // The machine's own floor at the same rate: plain node:http, a constant answer of the same size.
+  const bodyBytes = Buffer.byteLength(JSON.stringify({ flags: sample.flags, eventStreams: [{ type: 'sse', url }] }));
+  const plainUrl = `http://127.0.0.1:${PORTS.plain}/`;
+  const plain = await startChild('plain', process.execPath, ['--import', 'tsx', 'bench/plain-server.ts'], { PORT: String(PORTS.plain), BODY_BYTES: String(bodyBytes) }, plainUrl);
+  try {
+    log(`latency at ${OFFERED_RATE} req/s: plain node:http`);
+    const floor = await runOpenLoop({ title: '(p) plain node:http, same answer size', url: plainUrl, rate: OFFERED_RATE, durationSeconds: DURATION, connections: CONNECTIONS, vary: () => ({ body: ofrepBody(randomUser()) }) });
+    latency.push(floor);
+    log(summaryOpenLoop(floor));
+  } finally {
+    await plain.stop();
   }
   return { report: { o, r, latency, offeredRate: OFFERED_RATE }, loadSql };
 }
