@@ -108,10 +108,11 @@ export class IdentityStore {
    * announced) and at most IDENTITY_TOUCH_INTERVAL_MS, as a `flags` identity is.
    */
   overrides(environmentId: number, identifier: string): ReadonlyMap<number, StoredIdentityOverride> | Promise<ReadonlyMap<number, StoredIdentityOverride>> {
-    const known = this.known(environmentId, identifier);
-    if (known) return known.overrides;
     const key = memoryKey(environmentId, identifier);
     const generation = this.generation(environmentId);
+    // Written by `flags` lately: as fresh as a read (a lost notice is bounded by the same minute).
+    const seen = this.seen.get(key);
+    if (seen && seen.generation === generation && this.now() - seen.writtenAt < IDENTITY_TOUCH_INTERVAL_MS) return seen.overrides;
     const lookup = this.lookups.get(key);
     if (lookup && lookup.generation === generation && this.now() - lookup.readAt < IDENTITY_TOUCH_INTERVAL_MS) return lookup.overrides;
     if (!isValidIdentifier(identifier)) return NO_OVERRIDES;
