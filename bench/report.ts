@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { LoadResult } from './load.js';
+import type { OpenLoopResult } from './open-loop.js';
 
 export interface Machine {
   cores: number;
@@ -52,6 +53,19 @@ export interface RunRecord {
   floor: number;
   b: number;
   c: number;
+  /** OFREP bulk (runs before it was measured have none). */
+  o?: number;
+}
+
+/** OFREP on the same server as (a), same identities. */
+export interface OfrepReport {
+  /** Bulk evaluation of every flag. */
+  o: LoadResult;
+  /** Revalidation with the context's ETag: 304, no body. */
+  r: LoadResult;
+  /** `flags` and OFREP bulk at a constant offered rate. */
+  latency: OpenLoopResult[];
+  offeredRate: number;
 }
 
 const HISTORY = '.bench/flags-runs.json';
@@ -83,6 +97,7 @@ export interface FlagsReport {
   floor: LoadResult;
   /** (a) with segments, segment overrides and identities' traits. */
   targeted?: LoadResult;
+  ofrep?: OfrepReport;
   b: LoadResult;
   c: LoadResult;
   /** Statements counted on the wire during the load runs and the sequential probes. */
@@ -98,6 +113,44 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFracti
 
 function row(label: string, r: LoadResult): string {
   return `| ${label} | ${fmt(r.requestsPerSecond)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.requests)} | ${r.failures} |`;
+}
+
+function latencyRow(r: OpenLoopResult): string {
+  return `| ${r.title} | ${fmt(r.rate)} | ${fmt(r.achievedRate)} | ${fmt(r.p50, 2)} | ${fmt(r.p90, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.p999, 2)} | ${fmt(r.max, 1)} | ${fmt(r.requests)} | ${r.failures} | ${fmt(r.maxSendLag, 1)} |`;
+}
+
+function ofrepSection(report: FlagsReport, ofrep: OfrepReport): string {
+  const { a, c } = report;
+  const { o, r } = ofrep;
+  const ratio = (x: number, y: number) => (y > 0 ? (x / y).toFixed(2) : 'n/a');
+  return `
+### OpenFeature (OFREP)
+
+On the same server as (a), right after it, for the same returning identities:
+
+- (o) OFREP bulk evaluation, \`POST /ofrep/v1/evaluate/flags\` with \`{"context":{"targetingKey":"user-…"}}\`: the
+  same 100 flags from the same evaluation path and cache as \`flags\`, without the GraphQL layer.
+- (r) a revalidation: the same request with \`If-None-Match\` carrying the ETag of that context (collected
+  beforehand for every identity): 304 with no body, the flags not evaluated.
+
+| run | req/s | p50 ms | p99 ms | requests | failures |
+|---|---:|---:|---:|---:|---:|
+${row('(o) OFREP bulk, 100 flags, returning identities', o)}
+${row('(r) OFREP bulk revalidation, 304', r)}
+
+Ratios (same run): **o / a = ${ratio(o.requestsPerSecond, a.requestsPerSecond)}** (target ≥ 1.2), **o / c = ${ratio(o.requestsPerSecond, c.requestsPerSecond)}** (target ≥ 5),
+**r / o = ${ratio(r.requestsPerSecond, o.requestsPerSecond)}** (target ≥ 3).
+
+Latency at a constant offered rate of ${fmt(ofrep.offeredRate)} requests per second (${report.durationSeconds} s each, at most
+${report.connections} connections), corrected for coordinated omission: request *i* is due at start + *i* / rate whatever
+happened to the others, and its latency counts from that intended time (bench/open-loop.ts, as wrk2 does). Goal: p99 ≤ 10 ms.
+"send lag" is how late the generator itself sent a request at worst (already included in the latencies);
+(p) is the machine's floor: plain node:http answering a constant body of about the same size, on the same cores.
+
+| run | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | requests | failures | send lag ms |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${ofrep.latency.map(latencyRow).join('\n')}
+`;
 }
 
 function sqlRow(probe: SqlProbe): string {
@@ -155,10 +208,10 @@ overrides, for identities sending 5 unchanged traits with each request.`
 The ratios move from run to run with what else the 2 cores are doing; the latest runs on this machine
 (each a whole \`npm run bench\`, from .bench/flags-runs.json):
 
-| run at (UTC) | warm-up s | a | a′ | a0 | b | c | a / c | a / b |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|
-${report.history.map((r) => `| ${r.at.slice(0, 16).replace('T', ' ')} | ${r.warmupSeconds} | ${fmt(r.a)} | ${fmt(r.aNew)} | ${r.floor ? fmt(r.floor) : '–'} | ${fmt(r.b)} | ${fmt(r.c)} | ${ratio(r.a, r.c)} | ${ratio(r.a, r.b)} |`).join('\n')}
-
+| run at (UTC) | warm-up s | a | a′ | a0 | b | c | a / c | a / b | o |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${report.history.map((r) => `| ${r.at.slice(0, 16).replace('T', ' ')} | ${r.warmupSeconds} | ${fmt(r.a)} | ${fmt(r.aNew)} | ${r.floor ? fmt(r.floor) : '–'} | ${fmt(r.b)} | ${fmt(r.c)} | ${ratio(r.a, r.c)} | ${ratio(r.a, r.b)} | ${r.o ? fmt(r.o) : '–'} |`).join('\n')}
+${report.ofrep ? ofrepSection(report, report.ofrep) : ''}
 ### SQL statements per \`flags\` request
 
 Counted on the wire: flagledger's server reaches PostgreSQL through a pass-through proxy in the harness
@@ -168,7 +221,7 @@ Counted on the wire: flagledger's server reaches PostgreSQL through a pass-throu
 |---|---:|---:|---:|
 ${[...report.loadSql, ...report.probes].map(sqlRow).join('\n')}
 
-The evaluation config is read in \${STATEMENTS_PER_LOAD} statements per load (features with their states, live
+The evaluation config is read in ${STATEMENTS_PER_LOAD} statements per load (features with their states, live
 options with their effective weights, the project's segments, the environment's segment overrides with
 their weights, running experiments), whatever the number of features (1 or 100 above); on a warm cache
 none, except one reload when an entry reaches its ${'`CACHE_TTL_SECONDS`'} (30 s) during a run. Identity

@@ -9,8 +9,10 @@
 import pg from 'pg';
 import { benchTraits, flagsBody, flagsOnce, seedBenchProject, seedBenchTargeting, startFlagledger, targetedFlagsBody } from './flagledger.js';
 import { runLoad, type LoadResult } from './load.js';
+import { collectEtags, OFREP_BULK_PATH, ofrepBody, ofrepBulkOnce } from './ofrep.js';
+import { type OpenLoopResult, runOpenLoop } from './open-loop.js';
 import { dropDatabase, freshDatabase, sleep, startChild } from './processes.js';
-import { describeMachine, type FlagsReport, flagsSection, recordRun, type SqlProbe, writeBenchmarks } from './report.js';
+import { describeMachine, type FlagsReport, flagsSection, type OfrepReport, recordRun, type SqlProbe, writeBenchmarks } from './report.js';
 import { startSqlCounter } from './sql-counter.js';
 import { installUnleash, startUnleash, seedUnleash, UNLEASH_FRONTEND_TOKEN, unleashFrontendOnce } from './unleash.js';
 
@@ -18,6 +20,8 @@ const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0
 const DURATION = Number(process.env.BENCH_DURATION ?? 15);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 15);
 const CONNECTIONS = 50;
+/** The constant offered rate of the latency runs (requests per second). */
+const OFFERED_RATE = 1000;
 const FEATURES = 100;
 const MULTIVARIATE = 20;
 /** Returning identities; all are seen in the warm-up, well within a minute of the measured run. */
@@ -26,7 +30,7 @@ const IDENTITIES = 10_000;
 const SEGMENTS = 20;
 const SEGMENT_OVERRIDES = 10;
 
-const PORTS = { flagledger: 4801, flagledgerNoCache: 4802, baseline: 4811, unleash: 4821 };
+const PORTS = { flagledger: 4801, flagledgerNoCache: 4802, baseline: 4811, plain: 4812, unleash: 4821 };
 
 function randomUser(): string {
   return `user-${Math.floor(Math.random() * IDENTITIES)}`;
@@ -59,7 +63,70 @@ async function probe(what: string, statements: () => number, requests: number, s
   return { what, requests, statements: statements() - before };
 }
 
-async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; floor: LoadResult; targeted: LoadResult; loadSql: SqlProbe[]; probes: SqlProbe[] }> {
+function summaryOpenLoop(r: OpenLoopResult): string {
+  return `${r.title}: offered ${r.rate} req/s, achieved ${Math.round(r.achievedRate)}, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, max ${r.max.toFixed(1)} ms, ${r.failures} failures, send lag ≤ ${r.maxSendLag.toFixed(1)} ms`;
+}
+
+/**
+ * OFREP on the server (a) just measured, same identities: (o) bulk evaluation, (r) revalidation
+ * with each context's ETag, then latency at a constant offered rate for `flags` and OFREP bulk.
+ */
+async function benchOfrep(base: string, environmentKey: string, statements: () => number): Promise<{ report: OfrepReport; loadSql: SqlProbe[] }> {
+  const sample = await ofrepBulkOnce(base, environmentKey, 'sanity');
+  const withVariant = sample.flags.filter((flag) => flag.variant !== undefined).length;
+  if (sample.flags.length !== FEATURES || withVariant !== MULTIVARIATE) throw new Error(`unexpected OFREP flags: ${sample.flags.length} flags, ${withVariant} with a variant`);
+  const url = `${base}${OFREP_BULK_PATH}`;
+  const headers = { 'x-api-key': environmentKey };
+  const verifyBody = (body: string) => body.startsWith('{"flags":[{');
+  const vary = () => ({ body: ofrepBody(randomUser()) });
+  if (WARMUP > 0) await runLoad({ title: 'warm-up (o)', url, headers, connections: CONNECTIONS, duration: WARMUP, vary });
+  log('(o) OFREP bulk evaluation, returning identities');
+  let before = statements();
+  const o = await runLoad({ title: '(o) OFREP bulk', url, headers, connections: CONNECTIONS, duration: DURATION, vary, verifyBody });
+  const loadSql: SqlProbe[] = [{ what: 'load (o): OFREP bulk, returning identities, warm cache', requests: o.requests, statements: statements() - before }];
+  log(summary(o));
+
+  log(`(r) OFREP revalidation: collecting the ETags of ${IDENTITIES} contexts`);
+  const etags = await collectEtags(base, environmentKey, IDENTITIES, (n) => `user-${n}`);
+  const revalidate = () => {
+    const n = Math.floor(Math.random() * IDENTITIES);
+    return { body: ofrepBody(`user-${n}`), headers: { 'if-none-match': etags[n] } };
+  };
+  const r = await runLoad({ title: '(r) OFREP 304', url, headers, connections: CONNECTIONS, duration: DURATION, vary: revalidate, verifyBody: (body) => body === '', status: 304 });
+  log(summary(r));
+
+  // Latency at a constant offered rate, far below either ceiling: what a caller waits.
+  const latency: OpenLoopResult[] = [];
+  for (const [title, path, requestHeaders, body] of [
+    ['(a) flagledger `flags`', '/graphql', { 'x-environment-key': environmentKey }, flagsBody],
+    ['(o) OFREP bulk', OFREP_BULK_PATH, headers, ofrepBody],
+  ] as const) {
+    // Every identity once first: all are returning ones (seen within the minute) during the run.
+    await runLoad({ title: `sweep ${title}`, url: `${base}${path}`, headers: requestHeaders, connections: CONNECTIONS, amount: IDENTITIES, vary: (n) => ({ body: body(`user-${n % IDENTITIES}`) }) });
+    const varyRequest = () => ({ body: body(randomUser()) });
+    log(`latency at ${OFFERED_RATE} req/s: ${title}`);
+    before = statements();
+    const result = await runOpenLoop({ title, url: `${base}${path}`, headers: requestHeaders, rate: OFFERED_RATE, durationSeconds: DURATION, connections: CONNECTIONS, vary: varyRequest });
+    latency.push(result);
+    loadSql.push({ what: `latency run ${title.split(' ')[0]} at ${OFFERED_RATE} req/s, returning identities`, requests: result.requests, statements: statements() - before });
+    log(summaryOpenLoop(result));
+  }
+  // The machine's own floor at the same rate: plain node:http, a constant answer of the same size.
+  const bodyBytes = Buffer.byteLength(JSON.stringify({ flags: sample.flags, eventStreams: [{ type: 'sse', url }] }));
+  const plainUrl = `http://127.0.0.1:${PORTS.plain}/`;
+  const plain = await startChild('plain', process.execPath, ['--import', 'tsx', 'bench/plain-server.ts'], { PORT: String(PORTS.plain), BODY_BYTES: String(bodyBytes) }, plainUrl);
+  try {
+    log(`latency at ${OFFERED_RATE} req/s: plain node:http`);
+    const floor = await runOpenLoop({ title: '(p) plain node:http, same answer size', url: plainUrl, rate: OFFERED_RATE, durationSeconds: DURATION, connections: CONNECTIONS, vary: () => ({ body: ofrepBody(randomUser()) }) });
+    latency.push(floor);
+    log(summaryOpenLoop(floor));
+  } finally {
+    await plain.stop();
+  }
+  return { report: { o, r, latency, offeredRate: OFFERED_RATE }, loadSql };
+}
+
+async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; floor: LoadResult; targeted: LoadResult; ofrep: OfrepReport; loadSql: SqlProbe[]; probes: SqlProbe[] }> {
   const name = 'flagledger_bench';
   await freshDatabase(ADMIN_URL, name);
   const target = new URL(ADMIN_URL);
@@ -98,6 +165,8 @@ async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; flo
     const a = await runLoad({ title: '(a) flagledger', url, headers, connections: CONNECTIONS, duration: DURATION, vary: () => ({ body: flagsBody(randomUser()) }), verifyBody });
     loadSql.unshift({ what: 'load (a): returning identities, warm cache', requests: a.requests, statements: count() - before });
     log(summary(a));
+
+    const ofrep = await benchOfrep(server.url, project.environmentKey, count);
 
     log("(a') flagledger flags, a new identity per request");
     before = count();
@@ -142,7 +211,7 @@ async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; flo
     } finally {
       await uncached.child.stop();
     }
-    return { a, aNew, floor, targeted, loadSql, probes };
+    return { a, aNew, floor, targeted, ofrep: ofrep.report, loadSql: [...loadSql, ...ofrep.loadSql], probes };
   } finally {
     await server.child.stop();
     await counter.close();
@@ -222,6 +291,7 @@ async function main(): Promise<void> {
     aNew: flagledger.aNew,
     floor: flagledger.floor,
     targeted: flagledger.targeted,
+    ofrep: flagledger.ofrep,
     b,
     c,
     loadSql: flagledger.loadSql,
@@ -236,10 +306,13 @@ async function main(): Promise<void> {
       floor: flagledger.floor.requestsPerSecond,
       b: b.requestsPerSecond,
       c: c.requestsPerSecond,
+      o: flagledger.ofrep.o.requestsPerSecond,
     }),
   };
   writeBenchmarks('BENCHMARKS.md', flagsSection(report));
   log(`t/a = ${(flagledger.targeted.requestsPerSecond / flagledger.a.requestsPerSecond).toFixed(2)}`);
+  const { o, r } = flagledger.ofrep;
+  log(`o/a = ${(o.requestsPerSecond / flagledger.a.requestsPerSecond).toFixed(2)}, o/c = ${(o.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, r/o = ${(r.requestsPerSecond / o.requestsPerSecond).toFixed(2)}`);
   log(`a/c = ${(flagledger.a.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, a/b = ${(flagledger.a.requestsPerSecond / b.requestsPerSecond).toFixed(2)}; wrote BENCHMARKS.md`);
 }
 

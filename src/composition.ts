@@ -49,6 +49,8 @@ export interface ComposeOptions {
   onConfigLoad?: (environmentId: number) => void;
   /** Sees every identity upsert statement of evaluation (tests count them). */
   onIdentityStatement?: () => void;
+  /** Sees every identity read statement of evaluation (tests count them). */
+  onIdentityRead?: () => void;
 }
 
 export function compose(config: Config, db: Database, logger: Logger, options: ComposeOptions = {}): Services {
@@ -60,7 +62,7 @@ export function compose(config: Config, db: Database, logger: Logger, options: C
     return loadEvaluationConfig(prisma, environmentId);
   };
   const configs = new EvaluationConfigCache(load, config.cacheTtlSeconds * 1000);
-  const identities = new IdentityStore(prisma, options.onIdentityStatement);
+  const identities = new IdentityStore(prisma, options.onIdentityStatement, undefined, options.onIdentityRead);
   const catalog = new FeatureCatalog(prisma, config.cacheTtlSeconds * 1000);
   configChanges.subscribe((environmentIds) => {
     if (environmentIds) configs.invalidate(environmentIds);

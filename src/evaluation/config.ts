@@ -1,6 +1,7 @@
 // An environment's evaluation config: everything `flags` needs, read from the database in a
 // fixed number of statements (four, whatever the number of features, segments or overrides)
 // and compiled once for the engine (SPEC.md sections 3 and 8).
+import { hash } from 'node:crypto';
 import {
   type FeatureContext,
   type FeatureValue,
@@ -49,6 +50,11 @@ export const STATEMENTS_PER_LOAD = 5;
 
 export interface EvaluationConfig {
   environmentId: number;
+  /**
+   * A digest of everything loaded: the same for the same config whenever and wherever it is
+   * loaded (a reload after the TTL, another server process), another after any change.
+   */
+  version: string;
   /** The engine's compiled form of the environment's features. */
   engine: PreparedEnvironment;
   /** Live features ordered by name (the order `flags` answers in). */
@@ -143,7 +149,15 @@ export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: 
       GROUP BY x."id"`,
   ]);
   if (states.length === 0) return undefined;
-  return buildEvaluationConfig(environmentId, states, options, segments, overrides, experiments);
+  // The other statements are ordered; these two are sorted here so the digest is stable.
+  states.sort((a, b) => (a.stateId ?? 0) - (b.stateId ?? 0));
+  experiments.sort((a, b) => a.id - b.id);
+  return { ...buildEvaluationConfig(environmentId, states, options, segments, overrides, experiments), version: digestOf([states, options, segments, overrides, experiments]) };
+}
+
+/** sha256 of the rows as JSON (jsonb values come back with their keys in a fixed order). */
+function digestOf(rows: unknown): string {
+  return hash('sha256', JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)), 'base64url');
 }
 
 function buildEvaluationConfig(
@@ -153,7 +167,7 @@ function buildEvaluationConfig(
   segmentRows: SegmentRow[],
   overrideRows: OverrideRow[],
   experiments: (RunningExperiment & { featureId: number })[] = [],
-): EvaluationConfig {
+): Omit<EvaluationConfig, 'version'> {
   const experimentByFeature = new Map(experiments.map(({ featureId, id, name, iteration }) => [featureId, { id, name, iteration: Number(iteration) }]));
   const { environmentKey, environmentName } = states[0];
   const optionsByFeature = new Map<number, OptionRow[]>();

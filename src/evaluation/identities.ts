@@ -59,6 +59,14 @@ interface PendingUpsert {
 
 const MAX_REMEMBERED = 100_000;
 const MAX_BATCH = 500;
+const NO_OVERRIDES: ReadonlyMap<number, StoredIdentityOverride> = new Map();
+
+/** An identity's overrides as read (none: it has none, or does not exist), and when. */
+interface OverrideLookup {
+  overrides: ReadonlyMap<number, StoredIdentityOverride>;
+  generation: number;
+  readAt: number;
+}
 
 export class IdentityStore {
   private readonly seen = new Map<string, SeenIdentity>();
@@ -67,11 +75,16 @@ export class IdentityStore {
   /** Bumped when an environment's identity overrides may have changed (any config change). */
   private readonly generations = new Map<number, number>();
   private allGeneration = 0;
+  /** Overrides read for callers that must not create identities (OpenFeature), found or not. */
+  private readonly lookups = new Map<string, OverrideLookup>();
+  private readonly pendingLookups = new Map<string, { generation: number; reading: Promise<ReadonlyMap<number, StoredIdentityOverride>> }>();
   constructor(
     private readonly prisma: PrismaClient,
     /** Sees every upsert statement issued (tests count them). */
     private readonly onStatement: () => void = () => {},
     private readonly now: () => number = Date.now,
+    /** Sees every read statement issued (tests count them). */
+    private readonly onRead: () => void = () => {},
   ) {}
 
   /** What this process knows of an identity, without SQL; undefined when unknown or stale. */
@@ -85,6 +98,43 @@ export class IdentityStore {
     const known = this.known(environmentId, identifier);
     if (known) return known;
     if (!isValidIdentifier(identifier)) return undefined;
+    return this.read(environmentId, identifier);
+  }
+
+  /**
+   * The identity's overrides, without creating or touching it: from what this process knows
+   * (synchronous), else one read, remembered whether the identity exists or not until the
+   * environment's next config change (identity overrides are config: every change of one is
+   * announced) and at most IDENTITY_TOUCH_INTERVAL_MS, as a `flags` identity is.
+   */
+  overrides(environmentId: number, identifier: string): ReadonlyMap<number, StoredIdentityOverride> | Promise<ReadonlyMap<number, StoredIdentityOverride>> {
+    const key = memoryKey(environmentId, identifier);
+    const generation = this.generation(environmentId);
+    // Written by `flags` lately: as fresh as a read (a lost notice is bounded by the same minute).
+    const seen = this.seen.get(key);
+    if (seen && seen.generation === generation && this.now() - seen.writtenAt < IDENTITY_TOUCH_INTERVAL_MS) return seen.overrides;
+    const lookup = this.lookups.get(key);
+    if (lookup && lookup.generation === generation && this.now() - lookup.readAt < IDENTITY_TOUCH_INTERVAL_MS) return lookup.overrides;
+    if (!isValidIdentifier(identifier)) return NO_OVERRIDES;
+    const pending = this.pendingLookups.get(key);
+    if (pending && pending.generation === generation) return pending.reading;
+    const readAt = this.now();
+    const reading = this.read(environmentId, identifier)
+      .then((identity) => {
+        const overrides = identity && identity.overrides.size > 0 ? identity.overrides : NO_OVERRIDES;
+        // Read before an invalidation that happened meanwhile: answered, not remembered.
+        if (this.generation(environmentId) === generation) remember(this.lookups, key, { overrides, generation, readAt });
+        return overrides;
+      })
+      .finally(() => {
+        if (this.pendingLookups.get(key)?.reading === reading) this.pendingLookups.delete(key);
+      });
+    this.pendingLookups.set(key, { generation, reading });
+    return reading;
+  }
+
+  private async read(environmentId: number, identifier: string): Promise<KnownIdentity | undefined> {
+    this.onRead();
     const rows = await this.prisma.$queryRaw<IdentityRow[]>`
       SELECT i."id", i."environmentId", i."identifier", i."traits", ${OVERRIDES_OF_I} AS "overrides"
       FROM "Identity" i WHERE i."environmentId" = ${environmentId} AND i."identifier" = ${identifier}`;
@@ -213,15 +263,19 @@ export class IdentityStore {
   }
 
   private remember(key: string, identity: SeenIdentity): void {
-    // Re-inserting moves the key to the end: the map's first keys are the least recently written.
-    this.seen.delete(key);
-    this.seen.set(key, identity);
-    if (this.seen.size > MAX_REMEMBERED) {
-      let excess = this.seen.size - MAX_REMEMBERED * 0.9;
-      for (const oldest of this.seen.keys()) {
-        if (excess-- <= 0) break;
-        this.seen.delete(oldest);
-      }
+    remember(this.seen, key, identity);
+  }
+}
+
+/** Bounded memory: re-inserting moves the key to the end, so the first keys are the least recently written. */
+function remember<T>(map: Map<string, T>, key: string, value: T): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_REMEMBERED) {
+    let excess = map.size - MAX_REMEMBERED * 0.9;
+    for (const oldest of map.keys()) {
+      if (excess-- <= 0) break;
+      map.delete(oldest);
     }
   }
 }

@@ -4,7 +4,7 @@ import type { EnvironmentRef } from '../auth/environment-keys.js';
 import type { FlagResult, IdentityContext } from '../engine/index.js';
 import type { EvaluationConfigCache } from './cache.js';
 import type { ConfiguredFeature, RunningExperiment, SegmentMetadata } from './config.js';
-import type { IdentityStore, KnownIdentity } from './identities.js';
+import type { IdentityStore, KnownIdentity, StoredIdentityOverride } from './identities.js';
 import { checkIdentifier, checkTraits, invalidInput, type Traits } from './inputs.js';
 
 /** A flag, with the experiment running on its feature (experiments). */
@@ -48,17 +48,21 @@ export interface ContextFlag {
 }
 
 export interface ContextEvaluation {
-  /** The config evaluated: a new object whenever it was changed or reloaded, undefined when none. */
-  config: object | undefined;
-  flags: ContextFlag[];
+  /** The version of the config evaluated (EvaluationConfig.version), undefined when none. */
+  configVersion: string | undefined;
+  /** The identity's overrides that apply, as canonical text ('' when none): the rest of what the flags depend on. */
+  overrides: string;
+  /** Evaluates the flags (nothing is evaluated until called: a revalidation may not need them). */
+  flags(): ContextFlag[];
 }
 
 export interface EvaluationService {
   /** Every live flag of the caller's environment, by name; or only `name`'s. */
   evaluate(environment: EnvironmentRef, request: EvaluationRequest, name?: string): Promise<EvaluatedFlag[]>;
   /**
-   * Like `evaluate`, from the same cached config, but the traits are this evaluation's only:
-   * nothing is stored and stored traits are not read (OpenFeature sends the whole context).
+   * Like `evaluate`, from the same cached config and with the identity's own overrides, but the
+   * traits are this evaluation's only: nothing is stored (no identity is created) and stored
+   * traits are not read (OpenFeature sends the whole context).
    */
   evaluateContext(environment: EnvironmentRef, context: { identifier?: string; traits?: Traits }, name?: string): Promise<ContextEvaluation>;
   /** The ids of the segments an identity's stored traits match now, as `flags` evaluates them, in id order. */
@@ -82,7 +86,7 @@ export function createAssignments({ configs, identities }: EvaluationDeps): Assi
         const feature = config.featuresById.get(featureId);
         if (!feature) continue;
         const flag = evaluation.flag(feature.name);
-        assigned.set(featureId, flag ? withIdentityOverride(flag, feature, stored).variant : null);
+        assigned.set(featureId, flag ? withIdentityOverride(flag, feature, stored?.overrides).variant : null);
       }
       return assigned;
     },
@@ -124,7 +128,7 @@ export function createEvaluation({
       for (const feature of features) {
         const engineFlag = evaluation.flag(feature.name);
         if (!engineFlag) continue;
-        const flag = withIdentityOverride(engineFlag, feature, identity);
+        const flag = withIdentityOverride(engineFlag, feature, identity?.overrides);
         flags.push(feature.experiment ? { ...flag, experiment: feature.experiment } : flag);
         if (feature.multivariate && flag.variant !== null) {
           served.push({ featureId: feature.featureId, optionId: feature.optionIdByVariantKey.get(flag.variant) ?? null, variantKey: flag.variant });
@@ -140,17 +144,30 @@ export function createEvaluation({
       const identifier = context.identifier === undefined ? undefined : checkIdentifier(context.identifier);
       const traits = checkTraits(context.traits);
       const configOrPromise = configs.get(environment.environmentId);
-      const config = configOrPromise instanceof Promise ? await configOrPromise : configOrPromise;
-      if (!config) return { config: undefined, flags: [] };
-      const evaluation = config.engine.forIdentity(identifier === undefined ? null : { identifier, traits: traits ?? {} });
-      const named = name === undefined ? undefined : config.featuresByName.get(name);
-      const features = name === undefined ? config.features : named ? [named] : [];
-      const flags: ContextFlag[] = [];
-      for (const feature of features) {
-        const flag = evaluation.flag(feature.name);
-        if (flag) flags.push({ flag, multivariate: feature.multivariate, experiment: feature.experiment ?? undefined });
-      }
-      return { config, flags };
+      // Read (once, then remembered) without creating the identity: OpenFeature stores nothing.
+      const overridesOrPromise = identifier === undefined ? undefined : identities.overrides(environment.environmentId, identifier);
+      const [config, overrides] =
+        configOrPromise instanceof Promise || overridesOrPromise instanceof Promise
+          ? await Promise.all([configOrPromise, overridesOrPromise])
+          : [configOrPromise, overridesOrPromise];
+      if (!config) return { configVersion: undefined, overrides: '', flags: () => [] };
+      return {
+        configVersion: config.version,
+        overrides: overridesText(overrides),
+        flags() {
+          const evaluation = config.engine.forIdentity(identifier === undefined ? null : { identifier, traits: traits ?? {} });
+          const named = name === undefined ? undefined : config.featuresByName.get(name);
+          const features = name === undefined ? config.features : named ? [named] : [];
+          const flags: ContextFlag[] = [];
+          for (const feature of features) {
+            const engineFlag = evaluation.flag(feature.name);
+            if (!engineFlag) continue;
+            const flag = withIdentityOverride(engineFlag, feature, overrides);
+            flags.push({ flag, multivariate: feature.multivariate, experiment: feature.experiment ?? undefined });
+          }
+          return flags;
+        },
+      };
     },
   };
 }
@@ -158,11 +175,17 @@ export function createEvaluation({
 export const REASON_IDENTITY_OVERRIDE = 'IDENTITY_OVERRIDE';
 
 /** The identity's own override, above every segment (no split: it serves one value). */
-function withIdentityOverride(flag: FlagResult, feature: ConfiguredFeature, identity: KnownIdentity | undefined): FlagResult {
-  const override = identity?.overrides.get(feature.featureId);
+function withIdentityOverride(flag: FlagResult, feature: ConfiguredFeature, overrides: ReadonlyMap<number, StoredIdentityOverride> | undefined): FlagResult {
+  const override = overrides?.get(feature.featureId);
   if (!override) return flag;
   const value = 'value' in override ? override.value : feature.value;
   return { name: flag.name, enabled: override.enabled, value, reason: REASON_IDENTITY_OVERRIDE, variant: null };
+}
+
+/** Overrides as canonical text (feature id order), '' when there are none. */
+function overridesText(overrides: ReadonlyMap<number, StoredIdentityOverride> | undefined): string {
+  if (!overrides || overrides.size === 0) return '';
+  return JSON.stringify([...overrides].sort(([a], [b]) => a - b));
 }
 
 function identityContext(identity: KnownIdentity): IdentityContext {

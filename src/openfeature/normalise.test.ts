@@ -78,6 +78,14 @@ describe('OFREP results', () => {
       reason: 'TARGETING_MATCH',
       metadata: { segment: 'beta' },
     });
+    // The identity's own override decided (it serves one value: no variant).
+    expect(describeFlag({ flag: flag({ reason: 'IDENTITY_OVERRIDE' }), multivariate: true }, true)).toEqual({
+      key: 'f',
+      value: 'v',
+      reason: 'TARGETING_MATCH',
+      metadata: {},
+    });
+    expect(describeFlag({ flag: flag({ reason: 'IDENTITY_OVERRIDE', enabled: false }), multivariate: false }, true).reason).toBe('DISABLED');
   });
 
   it('sends null values and leaves variant out when there is none', () => {

@@ -2,7 +2,7 @@
 // describing a flag result the way OpenFeature providers expect it. No I/O.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { FlagResult } from '../engine/index.js';
-import type { ContextFlag } from '../evaluation/service.js';
+import { type ContextFlag, REASON_IDENTITY_OVERRIDE } from '../evaluation/service.js';
 import { TRAIT_NAME_MAX, TRAIT_STRING_MAX, TRAITS_MAX, type Traits } from '../evaluation/inputs.js';
 import { FEATURE_NAME_MAX_LENGTH, isFeatureName } from '../features/feature-name.js';
 import { OfrepError } from './errors.js';
@@ -129,7 +129,7 @@ export function describeFlag({ flag, multivariate, experiment }: ContextFlag, ha
 function reasonOf(flag: FlagResult, multivariate: boolean, hasIdentity: boolean, metadata: OfrepMetadata): OfrepReason {
   if (flag.reason.startsWith(SEGMENT_REASON)) metadata.segment = flag.reason.slice(SEGMENT_REASON.length);
   if (!flag.enabled) return 'DISABLED';
-  if (flag.reason.startsWith('TARGETING_MATCH')) return 'TARGETING_MATCH';
+  if (flag.reason.startsWith('TARGETING_MATCH') || flag.reason === REASON_IDENTITY_OVERRIDE) return 'TARGETING_MATCH';
   if (flag.reason.startsWith('SPLIT') || flag.variant !== null) return 'SPLIT';
   if (multivariate && !hasIdentity) return 'DEFAULT';
   return 'STATIC';

@@ -3,11 +3,37 @@
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { ErrorCode, OpenFeature } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { CreateFeature, CreateProject, UpdateFeatureState } from '../../test/helpers/documents.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { globalId } from '../../test/helpers/ids.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+
+const SetIdentityOverride = graphql(`
+  mutation OfrepSetIdentityOverride($input: SetIdentityOverrideInput!) {
+    setIdentityOverride(input: $input) {
+      __typename
+      ... on SetIdentityOverridePayload { identityOverride { id } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+const RemoveIdentityOverride = graphql(`
+  mutation OfrepRemoveIdentityOverride($input: RemoveIdentityOverrideInput!) {
+    removeIdentityOverride(input: $input) {
+      __typename
+      ... on Error { code message }
+    }
+  }
+`);
+
+const IdentityFlags = graphql(`
+  query OfrepIdentityFlags($identifier: String) {
+    flags(identifier: $identifier) { name enabled value variant reason }
+  }
+`);
 
 describe.each(databaseKinds)('OFREP on %s', (kind) => {
   let server: TestServer;
@@ -36,12 +62,15 @@ describe.each(databaseKinds)('OFREP on %s', (kind) => {
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
 
+  let environmentId: string;
+
   beforeAll(async () => {
     server = await startTestServer(kind);
     const { createProject } = await server.data(CreateProject, { input: { name: 'OFREP', environments: ['live'] } });
     if (createProject.__typename !== 'CreateProjectPayload') throw new Error(JSON.stringify(createProject));
     projectId = createProject.project.id;
     key = createProject.project.environments[0].key;
+    environmentId = createProject.project.environments[0].id;
     await feature('bool-flag', true);
     await feature('text-flag', 'hello');
     await feature('num-flag', 42);
@@ -98,6 +127,83 @@ describe.each(databaseKinds)('OFREP on %s', (kind) => {
       const details = await client.getStringDetails('split-flag', 'default', {});
       expect(details.value).toBe('default');
       expect(details.errorCode).toBe(ErrorCode.TARGETING_KEY_MISSING);
+    });
+  });
+
+  describe("an identity's overrides, as flags applies them", () => {
+    let client: ReturnType<typeof OpenFeature.getClient>;
+    beforeAll(async () => {
+      await OpenFeature.setProviderAndWait(`ofrep-overrides-${kind}`, new OFREPProvider({ baseUrl: server.url, headers: [['X-API-Key', key]] }));
+      client = OpenFeature.getClient(`ofrep-overrides-${kind}`);
+    });
+    afterAll(() => OpenFeature.clearProviders());
+
+    const setOverride = async (identifier: string, feature: string, enabled: boolean, value?: unknown) => {
+      const { setIdentityOverride } = await server.data(SetIdentityOverride, { input: { environmentId, identifier, feature, enabled, value } });
+      if (setIdentityOverride.__typename !== 'SetIdentityOverridePayload') throw new Error(JSON.stringify(setIdentityOverride));
+      return setIdentityOverride.identityOverride.id;
+    };
+    type Bulk = { flags: { key: string; value: unknown; reason: string; variant?: string }[] };
+
+    it('serves the override of the targetingKey\'s identity with TARGETING_MATCH, through the stock provider and in bulk', async () => {
+      const context = { targetingKey: 'vip-1', plan: 'pro' };
+      expect(await client.getStringDetails('text-flag', 'default', context)).toMatchObject({ value: 'hello', reason: 'STATIC' });
+      const before = await ofrep('', { context });
+      const beforeEtag = before.headers.get('etag')!;
+
+      const textOverride = await setOverride('vip-1', 'text-flag', true, 'VIP text');
+      await setOverride('vip-1', 'split-flag', true, 'VIP split');
+      await setOverride('vip-1', 'bool-flag', false);
+
+      const text = await client.getStringDetails('text-flag', 'default', context);
+      expect(text).toMatchObject({ value: 'VIP text', reason: 'TARGETING_MATCH' });
+      expect(text.variant).toBeUndefined();
+      const split = await client.getStringDetails('split-flag', 'default', context);
+      expect(split).toMatchObject({ value: 'VIP split', reason: 'TARGETING_MATCH' });
+      expect(split.variant).toBeUndefined();
+      expect((await client.getBooleanDetails('bool-flag', true, context)).reason).toBe('DISABLED');
+      // Another identity keeps the feature states' answers.
+      expect(await client.getStringDetails('text-flag', 'default', { targetingKey: 'vip-2' })).toMatchObject({ value: 'hello', reason: 'STATIC' });
+
+      // Bulk: the same values as GraphQL flags gives that identity; the old ETag no longer matches.
+      const bulk = await ofrep('', { context }, { 'x-api-key': key, 'if-none-match': beforeEtag });
+      expect(bulk.status).toBe(200);
+      const flags = ((await bulk.json()) as Bulk).flags;
+      const { flags: graphqlFlags } = await server.data(IdentityFlags, { identifier: 'vip-1' }, { environmentKey: key });
+      expect(flags.map((f) => [f.key, f.value, f.variant ?? null])).toEqual(graphqlFlags.map((f) => [f.name, f.value, f.variant]));
+      expect(flags.find((f) => f.key === 'text-flag')).toMatchObject({ value: 'VIP text', reason: 'TARGETING_MATCH' });
+
+      // The override removed: the feature state's value again, at once.
+      const { removeIdentityOverride } = await server.data(RemoveIdentityOverride, { input: { id: textOverride } });
+      expect(removeIdentityOverride.__typename).toBe('RemoveIdentityOverridePayload');
+      expect(await client.getStringDetails('text-flag', 'default', context)).toMatchObject({ value: 'hello', reason: 'STATIC' });
+    });
+
+    it('reads an identity once, creates none, stores no context, and costs no SQL on a warm request', async () => {
+      await setOverride('vip-3', 'num-flag', true, 7);
+      const identitiesBefore = await server.services.prisma.identity.count();
+      const { traits } = await server.services.prisma.identity.findFirstOrThrow({ where: { identifier: 'vip-3' } });
+
+      const cold = { ...server.counters };
+      expect(await client.getNumberValue('num-flag', 0, { targetingKey: 'vip-3', plan: 'pro' })).toBe(7);
+      expect(await client.getNumberValue('num-flag', 0, { targetingKey: 'never-seen-3' })).toBe(42);
+      expect(server.counters.identityReads - cold.identityReads).toBe(2);
+
+      const warm = { ...server.counters };
+      for (let i = 0; i < 3; i++) {
+        expect(await client.getNumberValue('num-flag', 0, { targetingKey: 'vip-3', plan: `p${i}` })).toBe(7);
+        expect(await client.getNumberValue('num-flag', 0, { targetingKey: 'never-seen-3' })).toBe(42);
+        expect((await ofrep('', { context: { targetingKey: 'vip-3' } })).status).toBe(200);
+      }
+      expect(server.counters).toEqual(warm);
+      expect(await server.services.prisma.identity.count()).toBe(identitiesBefore);
+      expect((await server.services.prisma.identity.findFirstOrThrow({ where: { identifier: 'vip-3' } })).traits).toEqual(traits);
+    });
+
+    it('hears of an override set for an identity it already read as unknown', async () => {
+      expect(await client.getNumberValue('num-flag', 0, { targetingKey: 'late-vip' })).toBe(42);
+      await setOverride('late-vip', 'num-flag', true, 99);
+      expect(await client.getNumberDetails('num-flag', 0, { targetingKey: 'late-vip' })).toMatchObject({ value: 99, reason: 'TARGETING_MATCH' });
     });
   });
 
@@ -180,7 +286,10 @@ describe.each(databaseKinds)('OFREP on %s', (kind) => {
       await server.data(UpdateFeatureState, { input: { id: states.get('text-flag')!, value: 'changed' } });
       const changed = await ofrep('', context, { 'x-api-key': key, 'if-none-match': etag });
       expect(changed.status).toBe(200);
+      // Changed back: the config's content is what it was, and so is the ETag (reloads and other
+      // processes agree on it).
       await server.data(UpdateFeatureState, { input: { id: states.get('text-flag')!, value: 'hello' } });
+      expect((await ofrep('', context, { 'x-api-key': key, 'if-none-match': etag })).status).toBe(304);
     });
 
     it('streams refetchEvaluation when the config changes', async () => {
@@ -253,6 +362,10 @@ describe.each(databaseKinds.filter((k) => k === 'postgres'))('OFREP event stream
       await second.data(UpdateFeatureState, { input: { id: globalId('FeatureState', (await stateOf(prod)).id), value: 'Prod change' } });
       await eventually(() => expect(text).toContain('refetchEvaluation'), { timeoutMs: 10_000, what: 'a refetch event from the other process' });
       expect(text.match(/refetchEvaluation/g)).toHaveLength(1);
+      // Both processes give the same context the same ETag: a client may revalidate at either.
+      const etagAt = async (url: string) =>
+        (await fetch(`${url}/ofrep/v1/evaluate/flags`, { method: 'POST', headers: { 'x-api-key': prod }, body: '{"context":{"targetingKey":"u-1"}}' })).headers.get('etag');
+      await eventually(async () => expect(await etagAt(first.url)).toBe(await etagAt(second.url)), { timeoutMs: 10_000, what: 'the same ETag in both processes' });
       controller.abort();
       await reading;
     } finally {

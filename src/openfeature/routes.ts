@@ -109,7 +109,7 @@ const bulk: HttpRoute = {
         return void res.end();
       }
       const environmentKey = ofrepCredentials(fetchHeaders(req), url).get('x-environment-key') ?? '';
-      sendJson(res, 200, { flags, eventStreams: [{ type: 'sse', url: eventsUrl(req, environmentKey) }] });
+      sendJson(res, 200, { flags: flags(), eventStreams: [{ type: 'sse', url: eventsUrl(req, environmentKey) }] });
     } catch (error) {
       answerFailure(res, error, logger);
     }

@@ -1,6 +1,6 @@
 // OFREP evaluation (SPEC.md section 10) on the one evaluation path of `flags`, and the
 // change-notification streams of this process.
-import { hash, randomUUID } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { EnvironmentRef } from '../auth/environment-keys.js';
 import type { ConfigChanges } from '../db/config-changes.js';
 import type { EvaluationService } from '../evaluation/service.js';
@@ -21,9 +21,13 @@ import { OfrepError } from './errors.js';
 export type FlagMetadataSource = (environment: EnvironmentRef, featureName: string, variant: string | null) => OfrepMetadata | undefined;
 
 export interface BulkEvaluation {
-  /** Over the config evaluated and the context: a new context never matches an old ETag. */
+  /**
+   * Over the config evaluated, the identity's overrides and the context: a new context never
+   * matches an old ETag. Known before any flag is evaluated.
+   */
   etag: string;
-  flags: OfrepResult[];
+  /** Evaluates the flags: a revalidation that matches the ETag never calls it. */
+  flags(): OfrepResult[];
 }
 
 /** One open event stream: `notify` writes a refetch event, `close` ends it. */
@@ -49,15 +53,6 @@ export interface OpenFeatureDeps {
 }
 
 export function createOpenFeatureService({ evaluation, configChanges, maxStreams, metadata }: OpenFeatureDeps): OpenFeatureService {
-  // A config object is replaced whenever it changes (or is reloaded): its version is its identity.
-  const versions = new WeakMap<object, string>();
-  const versionOf = (config: object | undefined): string => {
-    if (!config) return 'none';
-    let version = versions.get(config);
-    if (!version) versions.set(config, (version = randomUUID()));
-    return version;
-  };
-
   const streams = new Map<number, Set<StreamListener>>();
   let streamCount = 0;
   let closed = false;
@@ -68,8 +63,7 @@ export function createOpenFeatureService({ evaluation, configChanges, maxStreams
 
   return {
     async evaluateFlag(environment, key, context) {
-      const { flags } = await evaluation.evaluateContext(environment, context, key);
-      const [evaluated] = flags;
+      const [evaluated] = (await evaluation.evaluateContext(environment, context, key)).flags();
       if (!evaluated) throw flagNotFound(key);
       if (evaluated.multivariate && context.identifier === undefined) {
         throw new OfrepError(400, 'TARGETING_KEY_MISSING', `Flag '${key}' has variants: send a targetingKey in the context.`);
@@ -78,12 +72,14 @@ export function createOpenFeatureService({ evaluation, configChanges, maxStreams
     },
 
     async evaluateFlags(environment, context) {
-      const { config, flags } = await evaluation.evaluateContext(environment, context);
+      const { configVersion, overrides, flags } = await evaluation.evaluateContext(environment, context);
       const hasIdentity = context.identifier !== undefined;
-      const etag = `"${hash('sha256', `${versionOf(config)}\n${contextFingerprint(context)}`, 'base64url')}"`;
+      // The config's content version: the same in every process and after a reload, so a client
+      // moving between processes, or revalidating after a TTL reload, still gets its 304.
+      const etag = `"${hash('sha256', `${configVersion ?? 'none'}\n${overrides}\n${contextFingerprint(context)}`, 'base64url')}"`;
       return {
         etag,
-        flags: flags.map((evaluated) => describeFlag(evaluated, hasIdentity, metadata?.(environment, evaluated.flag.name, evaluated.flag.variant))),
+        flags: () => flags().map((evaluated) => describeFlag(evaluated, hasIdentity, metadata?.(environment, evaluated.flag.name, evaluated.flag.variant))),
       };
     },
 

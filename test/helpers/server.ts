@@ -42,7 +42,7 @@ export interface TestServer {
   /** Like request, but fails the test on GraphQL errors and returns data. */
   data<R, V>(document: TypedDocumentNode<R, V>, variables?: V, as?: Credentials): Promise<R>;
   /** What the server's services did, counted (cache and identity-store behaviour). */
-  counters: { configLoads: number; identityStatements: number };
+  counters: { configLoads: number; identityStatements: number; identityReads: number };
   /** A raw POST to /graphql with any body and headers. */
   post(body: unknown, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
@@ -61,10 +61,11 @@ export async function startTestServer(kind: TestDatabaseKind, options: TestServe
   const adminSecret = newTokenSecret();
   const config: Config = { ...loadConfig({}), port: 0, host: '127.0.0.1', adminToken: adminSecret, ...options.config };
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const counters = { configLoads: 0, identityStatements: 0 };
+  const counters = { configLoads: 0, identityStatements: 0, identityReads: 0 };
   const services = compose(config, database.db, logger, {
     onConfigLoad: () => void counters.configLoads++,
     onIdentityStatement: () => void counters.identityStatements++,
+    onIdentityRead: () => void counters.identityReads++,
   });
   const seed = await seedIfEmpty(services);
   let adminToken = adminSecret;
