@@ -6,7 +6,8 @@
 
   var TOKEN_KEY = 'flagledger.resultsToken';
   var MAX_ITERATIONS = 20;
-  var COLORS = ['#64748b', '#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#db2777', '#65a30d', '#7c3aed'];
+  var CONTROL_COLOR = '#64748b';
+  var COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#db2777', '#65a30d', '#7c3aed'];
   var BUCKET_SECONDS = { MINUTE: 60, HOUR: 3600, DAY: 86400, WEEK: 604800 };
 
   var main = document.getElementById('main');
@@ -234,12 +235,11 @@
         el('div', {}, [el('dt', {}, ['Conflicted identities']), el('dd', { 'data-total': 'conflictedIdentities' }, [results.conflictedIdentities])]),
       ]),
     );
-    var colorOf = {};
-    results.variants.forEach(function (variant, index) {
-      colorOf[variant.key] = COLORS[index % COLORS.length];
-    });
-    timeline.variants.forEach(function (variant) {
-      if (!colorOf[variant.key]) colorOf[variant.key] = COLORS[Object.keys(colorOf).length % COLORS.length];
+    // Control in grey, the variants in the allocation's order.
+    var colorOf = { control: CONTROL_COLOR };
+    var next = 0;
+    results.variants.concat(timeline.variants).forEach(function (variant) {
+      if (!colorOf[variant.key]) colorOf[variant.key] = COLORS[next++ % COLORS.length];
     });
     section.appendChild(chartBlock(timeline, colorOf));
     section.appendChild(variantTable(results, colorOf));
