@@ -53,8 +53,14 @@ async function main(): Promise<void> {
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const services = compose(config, db, logger);
   const seed = await seedIfEmpty(services);
-  // Only the start that created the demo project adds its experiment.
-  const demo = seed && !stopping ? await seedDemoExperiment(services) : undefined;
+  // Only the start that created the demo project adds its experiment; a demo is no reason not to serve.
+  const demo =
+    seed && !stopping
+      ? await seedDemoExperiment(services).catch((error: unknown) => {
+          if (!stopping) logger.warn({ err: error }, 'the demo experiment could not be created');
+          return undefined;
+        })
+      : undefined;
   // On an existing database, ADMIN_TOKEN is the way back in: it is added as an ADMIN token.
   const adminToken = config.adminToken && !seed ? await ensureAdminToken(services.prisma, config.adminToken) : undefined;
   if (adminToken === 'created') logger.warn('ADMIN_TOKEN was not a token of this database: added it as an ADMIN token');

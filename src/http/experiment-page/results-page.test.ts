@@ -85,6 +85,43 @@ async function shown(page: Page, iteration: number) {
   });
 }
 
+describe('experiment results page over HTTP', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('pglite');
+  });
+  afterAll(() => server?.close());
+
+  it('serves the page and its assets itself, without credentials, under a strict CSP, naming no other host', async () => {
+    for (const path of ['/experiments', '/experiments/', '/experiments/RXhwZXJpbWVudDox', '/experiments/anything']) {
+      const page = await fetch(`${server.url}${path}`);
+      expect({ path, status: page.status }).toEqual({ path, status: 200 });
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'.*script-src 'self'.*style-src 'self'.*connect-src 'self'/);
+      expect(page.headers.get('x-frame-options')).toBe('DENY');
+      const html = await page.text();
+      expect(html).not.toMatch(/<script>|<style|\sstyle=|\son\w+=/);
+      expect(html).not.toMatch(/https?:/);
+      const references = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      for (const reference of references) expect(reference).toMatch(/^(\/|data:,$)/);
+      for (const asset of references.filter((r) => r.startsWith('/experiment-page/'))) {
+        const response = await fetch(`${server.url}${asset}`);
+        expect({ asset, status: response.status }).toEqual({ asset, status: 200 });
+        const body = await response.text();
+        expect(body.length).toBeGreaterThan(500);
+        expect((await fetch(`${server.url}${asset}`, { headers: { 'if-none-match': response.headers.get('etag')! } })).status).toBe(304);
+      }
+      expect(references.filter((r) => r.startsWith('/experiment-page/')).length).toBe(4);
+    }
+    expect((await fetch(`${server.url}/experiment-page/nothing.js`)).status).toBe(404);
+    expect((await fetch(`${server.url}/experiments/a/b`)).status).toBe(404);
+    expect((await fetch(`${server.url}/experiments`, { method: 'POST' })).status).toBe(404);
+    const head = await fetch(`${server.url}/experiments`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+  });
+});
+
 describe.skipIf(!hasChromium).each(databaseKinds)('experiment results page on %s', (kind) => {
   let server: TestServer;
   let browser: Browser;
