@@ -214,6 +214,8 @@ describe.runIf(postgresUrl)('npm start on PostgreSQL', { timeout: 240_000 }, () 
       const [a, b] = await Promise.all([spawnServer({ DATABASE_URL: url }), spawnServer({ DATABASE_URL: url })]);
       const banners = [a.output(), b.output()].filter((o) => /Created the demo project/.test(o));
       expect(banners).toHaveLength(1);
+      // The demo experiment too, by the start that seeded the project only.
+      expect([a.output(), b.output()].filter((o) => /Demo experiment/.test(o))).toEqual(banners);
       const token = /Authorization: Bearer (flt_\w+)/.exec(banners[0])![1];
       for (const server of [a, b]) {
         const listed = await listProjects(server.url, { authorization: `Bearer ${token}` });
