@@ -7,10 +7,11 @@ import { openDatabase } from './db/database.js';
 import { migrate } from './db/migrator.js';
 import { createLogger } from './logger.js';
 import { seedIfEmpty, type SeedResult } from './seed/demo.js';
+import { type DemoExperiment, seedDemoExperiment } from './seed/demo-experiment.js';
 import { type AdminTokenState, ensureAdminToken } from './tokens/service.js';
 
-function banner(url: string, seed: SeedResult | undefined, adminToken: AdminTokenState | undefined): string {
-  const lines = [`flagledger is serving ${url}/graphql (GraphiQL: open it in a browser)`];
+function banner(url: string, seed: SeedResult | undefined, adminToken: AdminTokenState | undefined, demo: DemoExperiment | undefined): string {
+  const lines = [`flagledger is serving ${url}/graphql (GraphiQL: open it in a browser)`, `Experiment results: ${url}/experiments`];
   if (adminToken === 'created') lines.push('Admin token: the ADMIN_TOKEN you configured, added to this database.');
   if (seed) {
     lines.push(`Created the demo project "${seed.projectName}" on this empty database.`);
@@ -21,6 +22,7 @@ function banner(url: string, seed: SeedResult | undefined, adminToken: AdminToke
     );
     for (const env of seed.environments) lines.push(`Demo ${env.name} key:  X-Environment-Key: ${env.key}`);
   }
+  if (demo) lines.push(`Demo experiment (running on checkout_button in production):  ${url}/experiments/${demo.id}`);
   return lines.join('\n');
 }
 
@@ -51,6 +53,14 @@ async function main(): Promise<void> {
   if (applied.length) logger.info({ applied }, 'migrations applied');
   const services = compose(config, db, logger);
   const seed = await seedIfEmpty(services);
+  // Only the start that created the demo project adds its experiment; a demo is no reason not to serve.
+  const demo =
+    seed && !stopping
+      ? await seedDemoExperiment(services).catch((error: unknown) => {
+          if (!stopping) logger.warn({ err: error }, 'the demo experiment could not be created');
+          return undefined;
+        })
+      : undefined;
   // On an existing database, ADMIN_TOKEN is the way back in: it is added as an ADMIN token.
   const adminToken = config.adminToken && !seed ? await ensureAdminToken(services.prisma, config.adminToken) : undefined;
   if (adminToken === 'created') logger.warn('ADMIN_TOKEN was not a token of this database: added it as an ADMIN token');
@@ -61,7 +71,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => created.server.listen(config.port, config.host, resolve));
   const { port } = created.server.address() as AddressInfo;
   logger.info({ port, database: db.kind }, 'listening');
-  console.log(banner(`http://localhost:${port}`, seed, adminToken));
+  console.log(banner(`http://localhost:${port}`, seed, adminToken, demo));
 }
 
 main().catch((error: unknown) => {

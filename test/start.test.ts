@@ -76,6 +76,22 @@ describe('npm start on the embedded database', { timeout: 240_000 }, () => {
     expect((await listProjects(first.url, {})).errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
     expect((await listProjects(first.url, { 'x-environment-key': key! })).errors?.[0].extensions.code).toBe('FORBIDDEN');
 
+    // The demo experiment, its results page linked from the banner: running, with a few hundred exposures.
+    const experimentId = /Demo experiment \(running on checkout_button in production\):\s+http:\/\/localhost:\d+\/experiments\/(\S+)/.exec(first.output())?.[1];
+    expect(experimentId).toBeDefined();
+    expect((await fetch(`${first.url}/experiments/${experimentId}`)).status).toBe(200);
+    const demo = await fetch(`${first.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        query: 'query ($id: ID!) { node(id: $id) { ... on Experiment { status feature { name } environment { name } results { identities exposures srm { status } } } } }',
+        variables: { id: experimentId },
+      }),
+    });
+    expect(((await demo.json()) as { data: unknown }).data).toMatchObject({
+      node: { status: 'RUNNING', feature: { name: 'checkout_button' }, environment: { name: 'production' }, results: { identities: 240, exposures: expect.any(Number) } },
+    });
+
     // A second process on the same directory is refused with a clear message.
     const second = await spawnServer({ DATA_DIR: dataDir }).catch((error: ExitedEarly) => error);
     expect((second as ExitedEarly).code).toBe(1);
@@ -89,7 +105,7 @@ describe('npm start on the embedded database', { timeout: 240_000 }, () => {
     expect(await first.exited()).toBe(0);
 
     const again = await spawnServer({ DATA_DIR: dataDir });
-    expect(again.output()).not.toMatch(/Bearer|Created the demo project/);
+    expect(again.output()).not.toMatch(/Bearer|Created the demo project|Demo experiment/);
     const listed = await listProjects(again.url, { authorization: `Bearer ${token}` });
     expect(listed.data?.projects.edges.map((e) => e.node.name)).toEqual(['Demo']);
     again.child.kill('SIGTERM');
@@ -209,6 +225,8 @@ describe.runIf(postgresUrl)('npm start on PostgreSQL', { timeout: 240_000 }, () 
       const [a, b] = await Promise.all([spawnServer({ DATABASE_URL: url }), spawnServer({ DATABASE_URL: url })]);
       const banners = [a.output(), b.output()].filter((o) => /Created the demo project/.test(o));
       expect(banners).toHaveLength(1);
+      // The demo experiment too, by the start that seeded the project only.
+      expect([a.output(), b.output()].filter((o) => /Demo experiment/.test(o))).toEqual(banners);
       const token = /Authorization: Bearer (flt_\w+)/.exec(banners[0])![1];
       for (const server of [a, b]) {
         const listed = await listProjects(server.url, { authorization: `Bearer ${token}` });

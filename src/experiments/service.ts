@@ -12,6 +12,7 @@ import { controlWeight, effectiveWeights } from '../features/weights.js';
 import { type Experiment, Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { ExperimentExistsError, ExperimentNotReadyError, ExperimentStatusError } from './errors.js';
 import { type AllocationEntry, normaliseExperimentName, normaliseHypothesis } from './normalise.js';
+import { type ExperimentTimeline, experimentTimeline, type TimelineBucket } from './timeline.js';
 
 type Tx = Prisma.TransactionClient;
 type Path = (string | number)[];
@@ -46,6 +47,7 @@ export interface ExperimentService {
   startExperiment(id: number): Promise<Written<Experiment>>;
   stopExperiment(input: StopExperimentInput): Promise<Written<Experiment>>;
   results(experimentId: number, iteration: number | null): Promise<ExperimentResults | null>;
+  timeline(experimentId: number, iteration: number | null, bucket: TimelineBucket | null): Promise<ExperimentTimeline | null>;
 }
 
 export function createExperimentService(deps: { prisma: PrismaClient }): ExperimentService {
@@ -55,6 +57,7 @@ export function createExperimentService(deps: { prisma: PrismaClient }): Experim
     startExperiment: (id) => startExperiment(prisma, id),
     stopExperiment: (input) => stopExperiment(prisma, input),
     results: (experimentId, iteration) => experimentResults(prisma, experimentId, iteration),
+    timeline: (experimentId, iteration, bucket) => experimentTimeline(prisma, experimentId, iteration, bucket),
   };
 }
 

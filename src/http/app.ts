@@ -8,6 +8,7 @@ import type { Services } from '../composition.js';
 import { BodyTooLargeError } from './body.js';
 import { fetchHeaders, sendError, sendInvalidInput, sendJson } from './bridge.js';
 import { trackConnections } from './drain.js';
+import { answerExperimentPage } from './experiment-page/page.js';
 import { GRAPHIQL_ASSET_PREFIX, graphiqlAssets } from './graphiql/assets.js';
 import { answerCors, setPageSecurityHeaders } from './headers.js';
 import { health, ready } from './health.js';
@@ -52,6 +53,7 @@ export function createApp(services: Services): App {
       if (url.pathname === '/health') return health(res);
       if (url.pathname === '/ready') return await ready(services, res);
       if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX) && (req.method === 'GET' || req.method === 'HEAD')) return await graphiqlAsset(req, res, url);
+      if (await answerExperimentPage(req, res, url)) return;
       const route = routes.find((r) => (r.prefix ? url.pathname.startsWith(r.path) : r.path === url.pathname) && r.method === req.method);
       if (route) return await plainRoute(route, req, res, { requestId, logger, url });
       if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'not found' });

@@ -56,7 +56,17 @@ const escapeHtml = (text: string) =>
 /** JSON for a <script> element: `</script>` inside a string must not end the element. */
 const scriptJson = (value: unknown) => JSON.stringify(value ?? {}).replace(/</g, '\\u003c');
 
-export function renderGraphiQLPage(options?: GraphiQLOptions): string {
+/**
+ * GraphiQL's header logo (HTML, top right) is a link to the experiment results pages: a chart
+ * icon, drawn in SVG so it needs no asset.
+ */
+export const EXPERIMENTS_LOGO_LINK =
+  '<a href="/experiments" title="Experiment results" aria-label="Experiment results">' +
+  '<svg width="28" height="28" viewBox="0 0 28 28" aria-hidden="true"><rect x="3" y="15" width="5" height="10" rx="1" fill="#64748b"/>' +
+  '<rect x="11.5" y="8" width="5" height="17" rx="1" fill="#2563eb"/><rect x="20" y="3" width="5" height="22" rx="1" fill="#16a34a"/></svg></a>';
+
+export function renderGraphiQLPage(givenOptions?: GraphiQLOptions): string {
+  const options: GraphiQLOptions = { logo: EXPERIMENTS_LOGO_LINK, ...givenOptions };
   const p = GRAPHIQL_ASSET_PREFIX;
   return `<!doctype html>
 <html lang="en">
