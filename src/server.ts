@@ -22,7 +22,7 @@ function banner(url: string, seed: SeedResult | undefined, adminToken: AdminToke
     );
     for (const env of seed.environments) lines.push(`Demo ${env.name} key:  X-Environment-Key: ${env.key}`);
   }
-  if (demo) lines.push(`Demo experiment (running on checkout_button in production):  ${url}/experiments/${demo.id}`);
+  if (demo) lines.push(`Demo experiment (running on checkout_button in development):  ${url}/experiments/${demo.id}`);
   return lines.join('\n');
 }
 

@@ -77,7 +77,7 @@ describe('npm start on the embedded database', { timeout: 240_000 }, () => {
     expect((await listProjects(first.url, { 'x-environment-key': key! })).errors?.[0].extensions.code).toBe('FORBIDDEN');
 
     // The demo experiment, its results page linked from the banner: running, with a few hundred exposures.
-    const experimentId = /Demo experiment \(running on checkout_button in production\):\s+http:\/\/localhost:\d+\/experiments\/(\S+)/.exec(first.output())?.[1];
+    const experimentId = /Demo experiment \(running on checkout_button in development\):\s+http:\/\/localhost:\d+\/experiments\/(\S+)/.exec(first.output())?.[1];
     expect(experimentId).toBeDefined();
     expect((await fetch(`${first.url}/experiments/${experimentId}`)).status).toBe(200);
     const demo = await fetch(`${first.url}/graphql`, {
@@ -89,7 +89,7 @@ describe('npm start on the embedded database', { timeout: 240_000 }, () => {
       }),
     });
     expect(((await demo.json()) as { data: unknown }).data).toMatchObject({
-      node: { status: 'RUNNING', feature: { name: 'checkout_button' }, environment: { name: 'production' }, results: { identities: 240, exposures: expect.any(Number) } },
+      node: { status: 'RUNNING', feature: { name: 'checkout_button' }, environment: { name: 'development' }, results: { identities: 240, exposures: expect.any(Number) } },
     });
 
     // A second process on the same directory is refused with a clear message.

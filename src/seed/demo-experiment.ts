@@ -1,5 +1,5 @@
 // First start, after the demo project: a RUNNING experiment on the demo's `checkout_button` in
-// production with a few days of simulated traffic, so the results page has something to show.
+// development with a few days of simulated traffic, so the results page has something to show.
 // Everything goes through the services (experiment commands, evaluation's assignment, the
 // exposure recorder), except one thing: the iteration is dated back to the start of the
 // simulated traffic, since an exposure only belongs to an iteration running at its time.
@@ -32,7 +32,7 @@ function unit(text: string): number {
 export async function seedDemoExperiment(services: Services, now = new Date()): Promise<DemoExperiment> {
   const { prisma, experiments, exposures, assignments, configChanges } = services;
   const environment = await prisma.environment.findFirstOrThrow({
-    where: { name: 'production', project: { name: 'Demo' } },
+    where: { name: 'development', project: { name: 'Demo' } },
     select: { id: true, projectId: true },
   });
   const feature = await prisma.feature.findUniqueOrThrow({
