@@ -171,12 +171,12 @@ describe.each(databaseKinds)('Experiment.timeline on %s', (kind) => {
     const demo = await seedDemoExperiment(server.services);
     demoId = demo.id;
     expect(demo.exposures).toBeGreaterThan(300);
-    const production = environments.get('production')!.id;
-    const auto = await expectTimelineEqualsRecount(demo.id, production, 1, null);
+    const development = environments.get('development')!.id;
+    const auto = await expectTimelineEqualsRecount(demo.id, development, 1, null);
     expect(auto?.bucket).toBe('HOUR');
     expect(auto?.starts.length).toBeGreaterThanOrEqual(72);
-    await expectTimelineEqualsRecount(demo.id, production, 1, 'DAY');
-    await expectTimelineEqualsRecount(demo.id, production, 1, 'WEEK');
+    await expectTimelineEqualsRecount(demo.id, development, 1, 'DAY');
+    await expectTimelineEqualsRecount(demo.id, development, 1, 'WEEK');
     // Three days of minutes is more than the bound: refused, with nothing computed.
     const refused = await server.request(Timeline, { id: demo.id, iteration: 1, bucket: 'MINUTE' });
     expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'INVALID_INPUT' }, path: ['node', 'timeline'] });
@@ -184,15 +184,15 @@ describe.each(databaseKinds)('Experiment.timeline on %s', (kind) => {
   });
 
   it('attributes identities to their first exposure of each iteration, ties by lowest id, late and conflicting reports included', async () => {
-    const development = environments.get('development')!;
-    const { createExperiment } = await server.data(Create, { input: { environmentId: development.id, feature: 'checkout_button', name: 'timeline' } });
+    const production = environments.get('production')!;
+    const { createExperiment } = await server.data(Create, { input: { environmentId: production.id, feature: 'checkout_button', name: 'timeline' } });
     if (createExperiment.__typename !== 'CreateExperimentPayload') throw new Error(JSON.stringify(createExperiment));
     const id = createExperiment.experiment.id;
     const record = async (items: { identifier: string; variantKey: string; exposedAt: Date }[]) => {
       const { recordExposures } = await server.data(
         RecordExposures,
         { input: { exposures: items.map((item) => ({ feature: 'checkout_button', ...item, exposedAt: item.exposedAt.toISOString() })) } },
-        { environmentKey: development.key },
+        { environmentKey: production.key },
       );
       expect(recordExposures).toMatchObject({ accepted: items.length });
     };
@@ -215,10 +215,10 @@ describe.each(databaseKinds)('Experiment.timeline on %s', (kind) => {
     // A late report, earlier than everything its identity saw: it becomes the first.
     await record([{ identifier: 'u1', variantKey: 'variant_b', exposedAt: new Date(t0) }]);
 
-    const first = await expectTimelineEqualsRecount(id, development.id, 1, 'MINUTE');
+    const first = await expectTimelineEqualsRecount(id, production.id, 1, 'MINUTE');
     expect(first?.starts.length).toBeGreaterThanOrEqual(4);
-    await expectTimelineEqualsRecount(id, development.id, 1, null);
-    await expectTimelineEqualsRecount(id, development.id, 1, 'HOUR');
+    await expectTimelineEqualsRecount(id, production.id, 1, null);
+    await expectTimelineEqualsRecount(id, production.id, 1, 'HOUR');
 
     // A second iteration counts on its own; the first one's timeline stays as it was.
     await server.data(Stop, { input: { id } });
@@ -229,8 +229,8 @@ describe.each(databaseKinds)('Experiment.timeline on %s', (kind) => {
       { identifier: 'u1', variantKey: 'variant_a', exposedAt: new Date(t1 + 1000) },
       { identifier: 'new', variantKey: 'control', exposedAt: new Date(t1 + 2000) },
     ]);
-    await expectTimelineEqualsRecount(id, development.id, 1, 'MINUTE');
-    const second = await expectTimelineEqualsRecount(id, development.id, 2, null);
+    await expectTimelineEqualsRecount(id, production.id, 1, 'MINUTE');
+    const second = await expectTimelineEqualsRecount(id, production.id, 2, null);
     expect(second?.iteration).toBe(2);
     const latest = await server.data(Timeline, { id, iteration: null, bucket: null });
     expect(latest.node && 'timeline' in latest.node ? latest.node.timeline?.iteration : null).toBe(2);

@@ -226,11 +226,11 @@ describe.skipIf(!hasChromium).each(databaseKinds)('experiment results page on %s
   it('draws one chart per iteration, each with its own numbers', async () => {
     await server.data(Stop, { input: { id: experimentId, winnerKey: 'variant_a' } });
     await server.data(Start, { input: { id: experimentId } });
-    const production = server.demo.environments.find((environment) => environment.name === 'production')!;
+    const development = server.demo.environments.find((environment) => environment.name === 'development')!;
     // 1, 2 and 3 identities: three lines from the same origin, none hiding another.
     const keys = ['control', 'variant_a', 'variant_a', 'variant_b', 'variant_b', 'variant_b'];
     const exposures = keys.map((variantKey, n) => ({ feature: 'checkout_button', identifier: `second-${n}`, variantKey }));
-    const { recordExposures } = await server.data(RecordExposures, { input: { exposures } }, { environmentKey: production.key });
+    const { recordExposures } = await server.data(RecordExposures, { input: { exposures } }, { environmentKey: development.key });
     expect(recordExposures).toMatchObject({ accepted: keys.length });
     await page.reload();
     await expectPageEqualsResults(2);
