@@ -130,6 +130,10 @@ async function loadIteration(client: pg.Client): Promise<{ insertSeconds: number
            (SELECT id FROM "MultivariateOption" WHERE "featureId" = x."featureId" AND key = 'variant_b') AS b,
            (SELECT id FROM "MultivariateOption" WHERE "featureId" = x."featureId" AND key = 'variant_c') AS c
     FROM "Experiment" x JOIN "Feature" f ON f.id = x."featureId" WHERE f.name = 'results_feature'`);
+  if (!target) {
+    const { rows } = await client.query(`SELECT f.name, x.id, x.status FROM "Feature" f LEFT JOIN "Experiment" x ON x."featureId" = f.id`);
+    throw new Error(`no experiment on results_feature: ${JSON.stringify(rows)}`);
+  }
   // The iteration has run for 30 days; the exposures spread over them, roughly in id order.
   await client.query(`UPDATE "ExperimentIteration" SET "startedAt" = now() - interval '30 days' WHERE "experimentId" = $1`, [target.experimentId]);
   const started = performance.now();
