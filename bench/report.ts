@@ -1,4 +1,4 @@
-// BENCHMARKS.md: this run's flags numbers; the exposures and analytics sections (written by
+// BENCHMARKS.md: this run's flags numbers; the exposures, analytics and experiments sections (written by
 // their own benchmarks) are kept as they are.
 import { STATEMENTS_PER_LOAD } from '../src/evaluation/config.js';
 import { execFileSync } from 'node:child_process';
@@ -230,7 +230,7 @@ one upsert, shared by the requests that arrive together (hence well below 1 per 
 `;
 }
 
-const KEPT_SECTIONS = ['## Exposures', '## Analytics'];
+const KEPT_SECTIONS = ['## Exposures', '## Analytics', '## Experiments'];
 
 /** Writes BENCHMARKS.md: the flags part from this run, the other sections as they were. */
 export function writeBenchmarks(path: string, flags: string): void {

@@ -259,6 +259,11 @@ export function srmStatus(identities: number, pValue: number | null): SrmStatus 
   return 'OK';
 }
 
+/** A statement with JIT off, in its own short transaction. */
+function withoutJit<T>(prisma: PrismaClient, query: Prisma.PrismaPromise<T>): Promise<T> {
+  return prisma.$transaction([prisma.$executeRaw`SET LOCAL jit = off`, query]).then(([, rows]) => rows as T);
+}
+
 /** The summary of one iteration (the latest when none is given); null when it does not exist. */
 export async function experimentResults(
   prisma: PrismaClient,
@@ -270,18 +275,31 @@ export async function experimentResults(
     orderBy: { number: 'desc' },
   });
   if (!iteration) return null;
-  const [exposureCounts, identityCounts] = await Promise.all([
-    prisma.$queryRaw<{ key: string; exposures: bigint }[]>`
-      SELECT "variantKey" AS "key", count(*) AS "exposures" FROM "Exposure"
-      WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number} GROUP BY 1`,
-    prisma.$queryRaw<{ key: string; identities: bigint; conflicted: bigint }[]>`
-      SELECT "first" AS "key", count(*) AS "identities", count(*) FILTER (WHERE "keys" > 1) AS "conflicted"
-      FROM (
-        SELECT (array_agg("variantKey" ORDER BY "exposedAt", "id"))[1] AS "first", count(DISTINCT "variantKey") AS "keys"
-        FROM "Exposure" WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number}
-        GROUP BY "identityId"
-      ) per_identity GROUP BY 1`,
+  // From the iteration's assignment rows (one per identity, kept exact by the exposure
+  // statement), not from its exposures: a fraction of the rows, and no sort per identity. An
+  // identity with one key gave all its exposures to its first key; only conflicted identities'
+  // per-key counts are unnested. JIT off: compiling these plans costs more than running them.
+  const [identityCounts, conflictedExposures] = await Promise.all([
+    withoutJit(
+      prisma,
+      prisma.$queryRaw<{ key: string; identities: bigint; conflicted: bigint; exposures: bigint }[]>`
+        SELECT "firstVariantKey" AS "key", count(*) AS "identities",
+               count(*) FILTER (WHERE cardinality("variantKeys") > 1) AS "conflicted",
+               coalesce(sum("exposureCount") FILTER (WHERE cardinality("variantKeys") = 1), 0) AS "exposures"
+        FROM "ExperimentAssignment" WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number} GROUP BY 1`,
+    ),
+    withoutJit(
+      prisma,
+      prisma.$queryRaw<{ key: string; exposures: bigint }[]>`
+        SELECT u."key", sum(u."n") AS "exposures"
+        FROM "ExperimentAssignment" a, unnest(a."variantKeys", a."variantExposures") AS u("key", "n")
+        WHERE a."experimentId" = ${experimentId} AND a."iteration" = ${iteration.number} AND cardinality(a."variantKeys") > 1
+        GROUP BY 1`,
+    ),
   ]);
+  const exposuresByKey = new Map<string, number>();
+  for (const row of [...identityCounts, ...conflictedExposures]) exposuresByKey.set(row.key, (exposuresByKey.get(row.key) ?? 0) + Number(row.exposures));
+  const exposureCounts = [...exposuresByKey].map(([key, exposures]) => ({ key, exposures }));
   const allocation = iteration.allocation as unknown as AllocationEntry[];
   const keys = [...allocation.map((entry) => entry.key)];
   // Keys exposed but not in the allocation (a client reporting a stale variant) still count.
