@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { Prisma } from '../src/generated/prisma/client.js';
 import { exposureStatement, type ExposureRow, jsonRows } from '../src/exposures/store.js';
-import type { Item } from './exposures.js';
+import type { Item } from './exposure-load.js';
 
 export interface RawContext {
   environmentId: number;

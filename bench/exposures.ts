@@ -9,9 +9,9 @@
 // Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or BENCH_DATABASE_URL (an admin
 // connection); the scratch database flagledger_bench_exposures is created and dropped.
 // BENCH_DURATION (seconds per measured run, default 15), BENCH_WARMUP (default 5).
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { adminGraphQL, startFlagledger } from './flagledger.js';
+import { startFlagledger } from './flagledger.js';
+import { batchBody as batchOf, FEATURES, IDENTITIES, type Item, item, seedExposureProject, singleBody, singleOk } from './exposure-load.js';
 import { RAW_VARIANTS, type RawBatch, type RawContext, rawContext } from './exposures-raw.js';
 import { type LoadResult, runLoad } from './load.js';
 import { dropDatabase, freshDatabase } from './processes.js';
@@ -27,85 +27,12 @@ const BATCH_CONNECTIONS = 4;
 const SINGLE_CONNECTIONS = 50;
 /** Each measured run is split into this many slices, interleaved with the runs it is compared with. */
 const ROUNDS = 3;
-/** Identities reporting exposures (all seen during the warm-up). */
-const IDENTITIES = 20_000;
-/** Multivariate features of the bench project, each with variant_a/b/c. */
-const FEATURES = 5;
-const KEYS = ['variant_a', 'variant_b', 'variant_c', 'control'];
-
-const RUN = randomBytes(4).toString('hex');
 
 function log(message: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-/** One exposure as a client reports it: random feature, identity and key; a unique eventId. */
-export interface Item {
-  feature: string;
-  identifier: string;
-  variantKey: string;
-  exposedAt: string;
-  eventId: string;
-}
-
-let sequence = 0;
-function item(prefix: string): Item {
-  return {
-    feature: `exp_${Math.floor(Math.random() * FEATURES)}`,
-    identifier: `user-${Math.floor(Math.random() * IDENTITIES)}`,
-    variantKey: KEYS[Math.floor(Math.random() * KEYS.length)],
-    exposedAt: new Date(Date.now() - Math.floor(Math.random() * 60_000)).toISOString(),
-    eventId: `${prefix}-${RUN}-${sequence++}`,
-  };
-}
-
-const BATCH_QUERY =
-  'mutation Batch($input: RecordExposuresInput!) { recordExposures(input: $input) { __typename ' +
-  '... on RecordExposuresPayload { accepted duplicates rejected results { index status exposure { id } error { code message } } } ' +
-  '... on Error { code message } } }';
-const SINGLE_QUERY =
-  'mutation One($input: RecordExposureInput!) { recordExposure(input: $input) { __typename ' +
-  '... on RecordExposurePayload { duplicate exposure { id matchesAssignment } } ... on Error { code message } } }';
-
-function batchBody(prefix: string): string {
-  return JSON.stringify({ query: BATCH_QUERY, variables: { input: { exposures: Array.from({ length: BATCH }, () => item(prefix)) } } });
-}
-
-function singleBody(prefix: string): string {
-  return JSON.stringify({ query: SINGLE_QUERY, variables: { input: item(prefix) } });
-}
-
-async function seed(url: string): Promise<string> {
-  const { createProject } = await adminGraphQL<{ createProject: { project?: { id: string; environments: { key: string }[] } } }>(
-    url,
-    `mutation ($input: CreateProjectInput!) {
-      createProject(input: $input) { ... on CreateProjectPayload { project { id environments { key } } } }
-    }`,
-    { input: { name: 'Exposure bench', environments: ['production'] } },
-  );
-  if (!createProject.project) throw new Error('createProject failed');
-  for (let i = 0; i < FEATURES; i++) {
-    const { createFeature } = await adminGraphQL<{ createFeature: { __typename: string; message?: string } }>(
-      url,
-      `mutation ($input: CreateFeatureInput!) { createFeature(input: $input) { __typename ... on Error { message } } }`,
-      {
-        input: {
-          projectId: createProject.project.id,
-          name: `exp_${i}`,
-          initialValue: 'off',
-          defaultEnabled: true,
-          options: [
-            { key: 'variant_a', value: 'a', defaultWeight: 30 },
-            { key: 'variant_b', value: 'b', defaultWeight: 30 },
-            { key: 'variant_c', value: 'c', defaultWeight: 30 },
-          ],
-        },
-      },
-    );
-    if (createFeature.__typename !== 'CreateFeaturePayload') throw new Error(`createFeature: ${createFeature.message}`);
-  }
-  return createProject.project.environments[0].key;
-}
+const batchBody = (prefix: string) => batchOf(prefix, BATCH);
 
 interface RawResult {
   name: string;
@@ -207,12 +134,11 @@ async function main(): Promise<void> {
   const server = await startFlagledger('flagledger-exposures', databaseUrl, PORT);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: BATCH_CONNECTIONS });
   try {
-    const key = await seed(server.url);
+    const key = await seedExposureProject(server.url);
     const url = `${server.url}/graphql`;
     const headers = { 'x-environment-key': key };
     const context = await rawContext(pool, key);
     const batchOk = (body: string) => body.includes(`"accepted":${BATCH},`);
-    const singleOk = (body: string) => body.includes('"duplicate":false');
 
     log(`warm-up: every one of ${IDENTITIES} identities seen`);
     await runLoad({ title: 'warm-up', url, headers, connections: BATCH_CONNECTIONS, amount: (IDENTITIES / BATCH) * 5, vary: () => ({ body: batchBody('warm') }), verifyBody: batchOk });
