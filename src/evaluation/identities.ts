@@ -29,9 +29,12 @@ export interface KnownIdentity {
 }
 
 interface SeenIdentity extends KnownIdentity {
+  /** When this process last wrote the row (-Infinity: only read it). */
   writtenAt: number;
   /** The environment's generation when the row was read: older ones are stale. */
   generation: number;
+  /** Rows only read (`stored`) are used until then; rows this process wrote, until replaced. */
+  expiresAt: number;
 }
 
 interface OverrideRow {
@@ -58,6 +61,13 @@ interface PendingUpsert {
 }
 
 const MAX_REMEMBERED = 100_000;
+/**
+ * How long a row read by `stored` answers without SQL. Only evaluation writes traits, and this
+ * process's writes replace the row at once; identity overrides bump the generation (here and,
+ * by notice, in other processes). What this bounds is a trait change made through another
+ * process, as IDENTITY_TOUCH_INTERVAL_MS bounds lastSeenAt.
+ */
+export const STORED_IDENTITY_TTL_MS = 10_000;
 const MAX_BATCH = 500;
 
 export class IdentityStore {
@@ -77,18 +87,35 @@ export class IdentityStore {
   /** What this process knows of an identity, without SQL; undefined when unknown or stale. */
   known(environmentId: number, identifier: string): KnownIdentity | undefined {
     const seen = this.seen.get(memoryKey(environmentId, identifier));
-    return seen && seen.generation === this.generation(environmentId) ? seen : undefined;
+    return seen && seen.generation === this.generation(environmentId) && seen.expiresAt > this.now() ? seen : undefined;
   }
 
-  /** The identity as stored (memory when current, else one read), without creating or touching it. */
-  async stored(environmentId: number, identifier: string): Promise<KnownIdentity | undefined> {
+  /**
+   * The identity as stored (memory when current, else one read, remembered for
+   * STORED_IDENTITY_TTL_MS), without creating or touching it.
+   */
+  stored(environmentId: number, identifier: string): KnownIdentity | undefined | Promise<KnownIdentity | undefined> {
     const known = this.known(environmentId, identifier);
     if (known) return known;
     if (!isValidIdentifier(identifier)) return undefined;
+    return this.read(environmentId, identifier);
+  }
+
+  private async read(environmentId: number, identifier: string): Promise<KnownIdentity | undefined> {
+    // Read before the query: an invalidation during it makes what it returns stale.
+    const generation = this.generation(environmentId);
     const rows = await this.prisma.$queryRaw<IdentityRow[]>`
       SELECT i."id", i."environmentId", i."identifier", i."traits", ${OVERRIDES_OF_I} AS "overrides"
       FROM "Identity" i WHERE i."environmentId" = ${environmentId} AND i."identifier" = ${identifier}`;
-    return rows.length === 0 ? undefined : toKnown(rows[0]);
+    if (rows.length === 0) return undefined;
+    const identity = toKnown(rows[0]);
+    const key = memoryKey(environmentId, identifier);
+    // A current row this process wrote meanwhile is as fresh: it stays.
+    const current = this.seen.get(key);
+    if (!current || current.writtenAt === -Infinity || current.generation !== generation) {
+      this.remember(key, { ...identity, writtenAt: -Infinity, generation, expiresAt: this.now() + STORED_IDENTITY_TTL_MS });
+    }
+    return identity;
   }
 
   /**
@@ -206,7 +233,7 @@ export class IdentityStore {
         for (const waiter of item.waiters) waiter.reject(new Error(`identity upsert returned no row for ${key}`));
         continue;
       }
-      const identity: SeenIdentity = { ...toKnown(row), writtenAt, generation: generations.get(item.environmentId) ?? -1 };
+      const identity: SeenIdentity = { ...toKnown(row), writtenAt, generation: generations.get(item.environmentId) ?? -1, expiresAt: Infinity };
       this.remember(key, identity);
       for (const waiter of item.waiters) waiter.resolve(identity);
     }
