@@ -29,7 +29,7 @@ export async function rawContext(pool: pg.Pool, environmentKey: string): Promise
   };
 }
 
-function toRows(context: RawContext, items: Item[]): ExposureRow[] {
+export function toRows(context: RawContext, items: Item[]): ExposureRow[] {
   const receivedAt = new Date();
   return items.map((item) => {
     const featureId = context.featureIdByName.get(item.feature)!;
@@ -196,3 +196,13 @@ export const RAW_VARIANTS: Record<string, RawBatch> = {
   'transaction of 5 statements, unnest arrays': transactionUnnest,
   'one statement, multi-row VALUES': cteValues,
 };
+
+/**
+ * (b1): one row, as the server writes a single report, with the server's own statement
+ * (src/exposures/store.ts), straight through `pg`. Returns the rows written (0 or 1).
+ */
+export async function singleRowStatement(client: pg.PoolClient, context: RawContext, item: Item): Promise<number> {
+  const statement = exposureStatement(toRows(context, [item]));
+  const { rows: result } = await client.query<{ inserted: boolean }>(statement.text, statement.values as unknown[]);
+  return result.filter((r) => r.inserted).length;
+}

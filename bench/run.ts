@@ -6,17 +6,22 @@
 // dropped). Installs unleash-server into .bench/unleash on the first run (npm registry).
 // BENCH_DURATION (seconds per measured run, default 15), BENCH_WARMUP (seconds of load before
 // each server's first measured run, default 15: V8 keeps optimising for that long).
+// BENCH_RUNS (default 3): whole runs one after the other; each also measures single exposure
+// reports (bench/exposures.ts (c), (d), (b1)), and BENCHMARKS.md gets every run's ratios and
+// their spread (the flags tables are the last run's).
 import pg from 'pg';
 import { benchTraits, flagsBody, flagsOnce, seedBenchProject, seedBenchTargeting, startFlagledger, targetedFlagsBody } from './flagledger.js';
 import { runLoad, type LoadResult } from './load.js';
 import { dropDatabase, freshDatabase, sleep, startChild } from './processes.js';
-import { describeMachine, type FlagsReport, flagsSection, recordRun, type SqlProbe, writeBenchmarks } from './report.js';
+import { benchSingleReports } from './exposures.js';
+import { describeMachine, type FlagsReport, flagsSection, recordRun, type RepeatRun, runsBlock, type SqlProbe, writeBenchmarks } from './report.js';
 import { startSqlCounter } from './sql-counter.js';
 import { installUnleash, startUnleash, seedUnleash, UNLEASH_FRONTEND_TOKEN, unleashFrontendOnce } from './unleash.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DURATION = Number(process.env.BENCH_DURATION ?? 15);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 15);
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const CONNECTIONS = 50;
 const FEATURES = 100;
 const MULTIVARIATE = 20;
@@ -204,12 +209,22 @@ function fmtInt(n: number): string {
 }
 
 async function main(): Promise<void> {
+  const runs: RepeatRun[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    log(`run ${run}/${RUNS}`);
+    runs.push(await benchOnce(runs));
+  }
+}
+
+/** One whole run: flags, baseline, Unleash, then single reports; writes BENCHMARKS.md. */
+async function benchOnce(earlier: RepeatRun[]): Promise<RepeatRun> {
   const startedAt = new Date();
   const machine = describeMachine(await postgresVersion());
   log(`${machine.cores} cores, ${machine.model}, load average ${machine.load}; ${DURATION} s per run, ${CONNECTIONS} connections`);
   const flagledger = await benchFlagledger();
   const b = await benchBaseline();
   const c = await benchUnleash();
+  const single = await benchSingleReports({ warmup: Math.min(WARMUP, 5), duration: DURATION });
   const report: FlagsReport = {
     machine,
     command: 'npm run bench',
@@ -238,9 +253,19 @@ async function main(): Promise<void> {
       c: c.requestsPerSecond,
     }),
   };
-  writeBenchmarks('BENCHMARKS.md', flagsSection(report));
+  const run: RepeatRun = {
+    at: startedAt.toISOString(),
+    load: machine.load,
+    a: flagledger.a.requestsPerSecond,
+    b: b.requestsPerSecond,
+    c: single.c.perSecond,
+    d: single.d.perSecond,
+    b1: single.b1.perSecond,
+  };
+  writeBenchmarks('BENCHMARKS.md', flagsSection(report), runsBlock([...earlier, run]));
   log(`t/a = ${(flagledger.targeted.requestsPerSecond / flagledger.a.requestsPerSecond).toFixed(2)}`);
-  log(`a/c = ${(flagledger.a.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, a/b = ${(flagledger.a.requestsPerSecond / b.requestsPerSecond).toFixed(2)}; wrote BENCHMARKS.md`);
+  log(`a/c = ${(flagledger.a.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, a/b = ${(run.a / run.b).toFixed(2)}; c/d = ${(run.c / run.d).toFixed(2)}, c/b1 = ${(run.c / run.b1).toFixed(2)}; wrote BENCHMARKS.md`);
+  return run;
 }
 
 main().catch((error: unknown) => {
