@@ -46,17 +46,23 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+// Two tiers: a frame of the first tier anywhere in the stack decides (the innermost such frame),
+// so that e.g. pg's socket reads count as the statement, not as the node:net they run in; the
+// second tier (the HTTP stack, Yoga's pipeline) counts what no first-tier frame claims.
 const RULES: [RegExp, Stage][] = [
-  [/result-processor\/stringify|fast-json-stringify|graphql-jit\/dist\/json/, 'serialising the answer'],
+  [/result-processor\/stringify|fast-json-stringify/, 'serialising the answer'],
+  [/request-parser|src\/http\/body/, 'HTTP and body'],
   [/graphql\/language\/|graphql\/validation\/|document-limits|parser-and-validation-cache|graphql\/utilities\//, 'GraphQL parse, validate, compile'],
   [/src\/http\/input-integrity/, 'input checks'],
   [/src\/auth\//, 'auth'],
-  [/src\/engine\/|src\/evaluation\/|src\/exposures\/(catalog|normalise|service)|src\/identities\/|node:crypto/, 'catalog and evaluation'],
   [/src\/exposures\/store|@prisma\/|src\/generated\/prisma|\/pg\/|\/pg-protocol\/|\/pg-pool\/|\/pg-types\/|postgres-|src\/db\//, 'statement (Prisma, pg)'],
-  [/graphql\/execution\/|graphql-jit|@pothos\/|src\/schema\/|graphql\.ts$|graphql\/[^/]+\.ts$/, 'GraphQL execution'],
+  [/src\/engine\/|src\/evaluation\/|src\/exposures\/(catalog|normalise|service)|src\/identities\/|node:crypto/, 'catalog and evaluation'],
+  [/graphql\/execution\/|graphql-jit|@graphql-tools\/executor|@pothos\/|src\/schema\/|graphql\.ts$|graphql\/[^/]+\.ts$/, 'GraphQL execution'],
   [/pino|thread-stream|sonic-boom/, 'logging'],
-  [/graphql-yoga|@envelop\/|@graphql-yoga|@whatwg-node\/(server|promise-helpers)/, 'Yoga/envelop pipeline'],
-  [/node:_http|node:net|node:stream|node:internal\/(streams|stream_base|http|url|webstreams)|node:events|@whatwg-node\/node-fetch|@whatwg-node\/fetch|src\/http\/|undici|node:buffer|node:internal\/url/, 'HTTP and body'],
+];
+const SECOND_TIER: [RegExp, Stage][] = [
+  [/graphql-yoga|@envelop\/|@graphql-yoga|@graphql-tools\/|@whatwg-node\/(server|promise-helpers)/, 'Yoga/envelop pipeline'],
+  [/node:|@whatwg-node\/node-fetch|@whatwg-node\/fetch|src\/http\/|undici/, 'HTTP and body'],
 ];
 
 interface ProfileNode {
@@ -91,19 +97,24 @@ export function summarise(profile: CpuProfile, from = -Infinity, to = Infinity):
     for (const child of node.children ?? []) parent.set(child, node.id);
   }
   const stageOf = new Map<number, Stage | 'idle'>();
+  /** The innermost frame at or above `id` that `rules` name, if any. */
+  const find = (id: number, rules: [RegExp, Stage][]): Stage | undefined => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { url } = byId.get(at)!.callFrame;
+      const stage = url ? rules.find(([pattern]) => pattern.test(url))?.[1] : undefined;
+      if (stage) return stage;
+    }
+    return undefined;
+  };
   const classify = (id: number): Stage | 'idle' => {
     const cached = stageOf.get(id);
     if (cached) return cached;
-    const { functionName, url } = byId.get(id)!.callFrame;
-    let stage: Stage | 'idle' | undefined;
+    const { functionName } = byId.get(id)!.callFrame;
+    let stage: Stage | 'idle';
     if (functionName === '(idle)') stage = 'idle';
     else if (functionName === '(garbage collector)') stage = 'garbage collection';
     else if (functionName === '(program)') stage = 'native/runtime (program)';
-    else if (url) stage = RULES.find(([pattern]) => pattern.test(url))?.[1];
-    if (!stage) {
-      const up = parent.get(id);
-      stage = up === undefined ? 'other JavaScript' : classify(up);
-    }
+    else stage = find(id, RULES) ?? find(id, SECOND_TIER) ?? 'other JavaScript';
     stageOf.set(id, stage);
     return stage;
   };
@@ -258,6 +269,14 @@ async function profileScenario(name: string): Promise<void> {
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2);
+  if (names[0] === '--summarise') {
+    // --summarise <file.cpuprofile> <requests> <seconds>: the last <seconds> before the exit.
+    const [, file, requests, seconds] = names;
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    const shares = summarise(profile, profile.endTime - Number(seconds) * 1e6);
+    console.log(sharesTable(file, shares, Number(requests)));
+    return;
+  }
   for (const name of names.length ? names : Object.keys(SCENARIOS)) await profileScenario(name);
 }
 
