@@ -17,6 +17,9 @@ const SCALAR_TYPES: Record<string, string> = {
   Json: 'jsonb',
 };
 
+/** PostgreSQL's name (udt_name, without the leading `_` of an array) of a scalar list's elements. */
+const LIST_ELEMENT_TYPES: Record<string, string> = { Int: 'int4', BigInt: 'int8', String: 'text', Boolean: 'bool', Float: 'float8', Json: 'jsonb' };
+
 /** The native type attribute written on a field in schema.prisma (e.g. `@db.Timestamptz(3)`). */
 function nativeType(model: string, field: string): string | undefined {
   const block = new RegExp(`model ${model} \\{([\\s\\S]*?)\\n\\}`).exec(schemaText)?.[1] ?? '';
@@ -110,7 +113,7 @@ describe.each(databaseKinds)('migrated %s database matches schema.prisma', (kind
           expect({ field: field.name, nullable: column.is_nullable === 'YES' }).toEqual({ field: field.name, nullable });
           if (field.isList) {
             expect({ field: field.name, type: column.data_type }).toEqual({ field: field.name, type: 'ARRAY' });
-            const element = field.kind === 'enum' ? field.type : SCALAR_TYPES[field.type] === 'text' ? 'text' : field.type;
+            const element = field.kind === 'enum' ? field.type : (LIST_ELEMENT_TYPES[field.type] ?? field.type);
             expect(column.udt_name).toBe(`_${element}`);
           } else {
             expect({ field: field.name, type: column.data_type }).toEqual({ field: field.name, type: expectedDataType(modelName, field) });

@@ -257,17 +257,16 @@ export async function experimentResults(
     orderBy: { number: 'desc' },
   });
   if (!iteration) return null;
+  // From the iteration's assignment rows (one per identity, kept exact by the exposure
+  // statement), not from its exposures: a fraction of the rows, and no sort per identity.
   const [exposureCounts, identityCounts] = await Promise.all([
     prisma.$queryRaw<{ key: string; exposures: bigint }[]>`
-      SELECT "variantKey" AS "key", count(*) AS "exposures" FROM "Exposure"
-      WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number} GROUP BY 1`,
+      SELECT u."key", sum(u."n") AS "exposures"
+      FROM "ExperimentAssignment" a, unnest(a."variantKeys", a."variantExposures") AS u("key", "n")
+      WHERE a."experimentId" = ${experimentId} AND a."iteration" = ${iteration.number} GROUP BY 1`,
     prisma.$queryRaw<{ key: string; identities: bigint; conflicted: bigint }[]>`
-      SELECT "first" AS "key", count(*) AS "identities", count(*) FILTER (WHERE "keys" > 1) AS "conflicted"
-      FROM (
-        SELECT (array_agg("variantKey" ORDER BY "exposedAt", "id"))[1] AS "first", count(DISTINCT "variantKey") AS "keys"
-        FROM "Exposure" WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number}
-        GROUP BY "identityId"
-      ) per_identity GROUP BY 1`,
+      SELECT "firstVariantKey" AS "key", count(*) AS "identities", count(*) FILTER (WHERE cardinality("variantKeys") > 1) AS "conflicted"
+      FROM "ExperimentAssignment" WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number} GROUP BY 1`,
   ]);
   const allocation = iteration.allocation as unknown as AllocationEntry[];
   const keys = [...allocation.map((entry) => entry.key)];

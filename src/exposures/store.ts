@@ -8,7 +8,8 @@
 //      ("environmentId", "eventId") DO NOTHING): the unique index makes a repeated eventId a
 //      no-op, also when repeats race (the second waits for the first, then skips);
 //   3. folds the rows actually inserted into Assignment (one INSERT ... ON CONFLICT DO UPDATE
-//      merging them with the stored row).
+//      merging them with the stored row), and those stamped with an experiment iteration into
+//      ExperimentAssignment, the same way.
 // A statement is atomic: a failure anywhere (or a killed process) leaves none of it.
 //
 // Concurrency: ON CONFLICT DO UPDATE locks the conflicting row and, under READ COMMITTED,
@@ -275,6 +276,42 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
         "lastExposedAt" = GREATEST(a."lastExposedAt", EXCLUDED."lastExposedAt"),
         "exposureCount" = a."exposureCount" + EXCLUDED."exposureCount",
         "variantKeys" = ARRAY(SELECT DISTINCT k COLLATE "C" FROM unnest(a."variantKeys" || EXCLUDED."variantKeys") AS u(k) ORDER BY 1),
+        "updatedAt" = EXCLUDED."updatedAt"
+    ),
+    iteration_keys AS (
+      -- The stamped rows per (iteration, identity, key): how many, and the first by (exposedAt, id).
+      SELECT "experimentId", "iteration", "identityId", "variantKey" COLLATE "C" AS "key", count(*)::int AS "n",
+             min("exposedAt") AS "firstAt", (array_agg(id ORDER BY "exposedAt", id))[1] AS "firstId", max("exposedAt") AS "lastAt"
+      FROM inserted WHERE "experimentId" IS NOT NULL GROUP BY 1, 2, 3, 4
+    ),
+    iteration_merged AS (
+      SELECT "experimentId", "iteration", "identityId",
+             (array_agg("key" ORDER BY "firstAt", "firstId"))[1] AS "firstVariantKey", min("firstAt") AS "firstExposedAt",
+             (array_agg("firstId" ORDER BY "firstAt", "firstId"))[1] AS "firstExposureId", max("lastAt") AS "lastExposedAt",
+             sum("n")::int AS "exposureCount", array_agg("key" ORDER BY "key") AS "variantKeys", array_agg("n" ORDER BY "key") AS "variantExposures"
+      FROM iteration_keys GROUP BY 1, 2, 3
+    ),
+    iteration_assignment AS (
+      -- Assignment per iteration, exact with the stamped exposures: the first by (exposedAt, id)
+      -- as a recount orders them, whichever statement commits first. An identity's rows here are
+      -- locked only after its Assignment row (same identity, same feature): no new lock cycle.
+      INSERT INTO "ExperimentAssignment" AS a ("experimentId", "iteration", "identityId", "firstVariantKey", "firstExposedAt",
+                                               "firstExposureId", "lastExposedAt", "exposureCount", "variantKeys", "variantExposures",
+                                               "createdAt", "updatedAt")
+      SELECT m."experimentId", m."iteration", m."identityId", m."firstVariantKey", m."firstExposedAt", m."firstExposureId",
+             m."lastExposedAt", m."exposureCount", m."variantKeys", m."variantExposures", ${now}::timestamptz, ${now}::timestamptz
+      FROM iteration_merged m ORDER BY m."experimentId", m."iteration", m."identityId"
+      ON CONFLICT ("experimentId", "iteration", "identityId") DO UPDATE SET
+        "firstVariantKey" = CASE WHEN (EXCLUDED."firstExposedAt", EXCLUDED."firstExposureId") < (a."firstExposedAt", a."firstExposureId")
+                                 THEN EXCLUDED."firstVariantKey" ELSE a."firstVariantKey" END,
+        "firstExposureId" = CASE WHEN (EXCLUDED."firstExposedAt", EXCLUDED."firstExposureId") < (a."firstExposedAt", a."firstExposureId")
+                                 THEN EXCLUDED."firstExposureId" ELSE a."firstExposureId" END,
+        "firstExposedAt" = LEAST(a."firstExposedAt", EXCLUDED."firstExposedAt"),
+        "lastExposedAt" = GREATEST(a."lastExposedAt", EXCLUDED."lastExposedAt"),
+        "exposureCount" = a."exposureCount" + EXCLUDED."exposureCount",
+        "variantKeys" = ARRAY(SELECT k FROM unnest(a."variantKeys" || EXCLUDED."variantKeys") AS u(k) GROUP BY 1 ORDER BY k COLLATE "C"),
+        "variantExposures" = ARRAY(SELECT sum(n)::int FROM unnest(a."variantKeys" || EXCLUDED."variantKeys", a."variantExposures" || EXCLUDED."variantExposures") AS u(k, n)
+                                   GROUP BY k ORDER BY k COLLATE "C"),
         "updatedAt" = EXCLUDED."updatedAt"
     )
     SELECT i.item, i.id, i.id IN (SELECT id FROM inserted) AS inserted, n.id AS "identityId",
