@@ -4,7 +4,7 @@
 // conflict check, Assignment merged) atomically, and returns the number of exposures written.
 import type pg from 'pg';
 import { Prisma } from '../src/generated/prisma/client.js';
-import { exposureStatement, type ExposureRow, jsonRows } from '../src/exposures/store.js';
+import { exposureQuery, exposureStatement, type ExposureRow, jsonRows } from '../src/exposures/store.js';
 import type { Item } from './exposure-load.js';
 
 export interface RawContext {
@@ -202,7 +202,7 @@ export const RAW_VARIANTS: Record<string, RawBatch> = {
  * (src/exposures/store.ts), straight through `pg`. Returns the rows written (0 or 1).
  */
 export async function singleRowStatement(client: pg.PoolClient, context: RawContext, item: Item): Promise<number> {
-  const statement = exposureStatement(toRows(context, [item]));
-  const { rows: result } = await client.query<{ inserted: boolean }>(statement.text, statement.values as unknown[]);
+  // Named (prepared per connection) exactly as the server sends it.
+  const { rows: result } = await client.query<{ inserted: boolean }>(exposureQuery(toRows(context, [item])));
   return result.filter((r) => r.inserted).length;
 }
