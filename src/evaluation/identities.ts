@@ -60,6 +60,12 @@ interface PendingUpsert {
   waiters: { resolve: (identity: KnownIdentity) => void; reject: (error: unknown) => void }[];
 }
 
+interface PendingRead {
+  environmentId: number;
+  identifier: string;
+  waiters: { resolve: (identity: KnownIdentity | undefined) => void; reject: (error: unknown) => void }[];
+}
+
 const MAX_REMEMBERED = 100_000;
 /**
  * How long a row read by `stored` answers without SQL. Only evaluation writes traits, and this
@@ -74,6 +80,8 @@ export class IdentityStore {
   private readonly seen = new Map<string, SeenIdentity>();
   private pending = new Map<string, PendingUpsert>();
   private flushScheduled = false;
+  private reads = new Map<string, PendingRead>();
+  private readsScheduled = false;
   /** Bumped when an environment's identity overrides may have changed (any config change). */
   private readonly generations = new Map<number, number>();
   private allGeneration = 0;
@@ -101,21 +109,57 @@ export class IdentityStore {
     return this.read(environmentId, identifier);
   }
 
-  private async read(environmentId: number, identifier: string): Promise<KnownIdentity | undefined> {
+  /**
+   * One read; the reads asked for while the process is busy with other requests are merged
+   * into one statement (single exposure reports arrive many at a time).
+   */
+  private read(environmentId: number, identifier: string): Promise<KnownIdentity | undefined> {
+    const key = memoryKey(environmentId, identifier);
+    let waiting = this.reads.get(key);
+    if (!waiting) {
+      this.reads.set(key, (waiting = { environmentId, identifier, waiters: [] }));
+      if (this.reads.size >= MAX_BATCH) this.flushReads();
+      else if (!this.readsScheduled) {
+        this.readsScheduled = true;
+        setImmediate(() => this.flushReads());
+      }
+    }
+    const { waiters } = waiting;
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  }
+
+  private flushReads(): void {
+    this.readsScheduled = false;
+    if (this.reads.size === 0) return;
+    const batch = [...this.reads.values()];
+    this.reads = new Map();
+    void this.readBatch(batch).catch((error: unknown) => {
+      for (const item of batch) for (const waiter of item.waiters) waiter.reject(error);
+    });
+  }
+
+  private async readBatch(batch: PendingRead[]): Promise<void> {
     // Read before the query: an invalidation during it makes what it returns stale.
-    const generation = this.generation(environmentId);
+    const generations = new Map(batch.map((item) => [item.environmentId, this.generation(item.environmentId)]));
     const rows = await this.prisma.$queryRaw<IdentityRow[]>`
       SELECT i."id", i."environmentId", i."identifier", i."traits", ${OVERRIDES_OF_I} AS "overrides"
-      FROM "Identity" i WHERE i."environmentId" = ${environmentId} AND i."identifier" = ${identifier}`;
-    if (rows.length === 0) return undefined;
-    const identity = toKnown(rows[0]);
-    const key = memoryKey(environmentId, identifier);
-    // A current row this process wrote meanwhile is as fresh: it stays.
-    const current = this.seen.get(key);
-    if (!current || current.writtenAt === -Infinity || current.generation !== generation) {
-      this.remember(key, { ...identity, writtenAt: -Infinity, generation, expiresAt: this.now() + STORED_IDENTITY_TTL_MS });
+      FROM "Identity" i
+      JOIN unnest(${batch.map((item) => item.environmentId)}::int[], ${batch.map((item) => item.identifier)}::text[]) AS w("environmentId", identifier)
+        ON i."environmentId" = w."environmentId" AND i."identifier" = w.identifier`;
+    const byKey = new Map(rows.map((row) => [memoryKey(row.environmentId, row.identifier), row]));
+    const expiresAt = this.now() + STORED_IDENTITY_TTL_MS;
+    for (const item of batch) {
+      const key = memoryKey(item.environmentId, item.identifier);
+      const row = byKey.get(key);
+      const identity = row ? toKnown(row) : undefined;
+      const generation = generations.get(item.environmentId)!;
+      // A current row this process wrote meanwhile is as fresh: it stays.
+      const current = this.seen.get(key);
+      if (identity && (!current || current.writtenAt === -Infinity || current.generation !== generation)) {
+        this.remember(key, { ...identity, writtenAt: -Infinity, generation, expiresAt });
+      }
+      for (const waiter of item.waiters) waiter.resolve(identity);
     }
-    return identity;
   }
 
   /**
