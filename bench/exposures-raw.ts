@@ -4,8 +4,8 @@
 // conflict check, Assignment merged) atomically, and returns the number of exposures written.
 import type pg from 'pg';
 import { Prisma } from '../src/generated/prisma/client.js';
-import { exposureStatement, type ExposureRow, jsonRows } from '../src/exposures/store.js';
-import type { Item } from './exposures.js';
+import { exposureQuery, exposureStatement, type ExposureRow, jsonRows } from '../src/exposures/store.js';
+import type { Item } from './exposure-load.js';
 
 export interface RawContext {
   environmentId: number;
@@ -29,7 +29,7 @@ export async function rawContext(pool: pg.Pool, environmentKey: string): Promise
   };
 }
 
-function toRows(context: RawContext, items: Item[]): ExposureRow[] {
+export function toRows(context: RawContext, items: Item[]): ExposureRow[] {
   const receivedAt = new Date();
   return items.map((item) => {
     const featureId = context.featureIdByName.get(item.feature)!;
@@ -196,3 +196,13 @@ export const RAW_VARIANTS: Record<string, RawBatch> = {
   'transaction of 5 statements, unnest arrays': transactionUnnest,
   'one statement, multi-row VALUES': cteValues,
 };
+
+/**
+ * (b1): one row, as the server writes a single report, with the server's own statement
+ * (src/exposures/store.ts), straight through `pg`. Returns the rows written (0 or 1).
+ */
+export async function singleRowStatement(client: pg.PoolClient, context: RawContext, item: Item): Promise<number> {
+  // Named (prepared per connection) exactly as the server sends it.
+  const { rows: result } = await client.query<{ inserted: boolean }>(exposureQuery(toRows(context, [item])));
+  return result.filter((r) => r.inserted).length;
+}

@@ -4,17 +4,21 @@
 //       set-based SQL found (every variant of bench/exposures-raw.ts is measured; the best is (b))
 //   (c) recordExposure, one item per request, 50 concurrent: req/s and p99
 //   (d) the Yoga ceiling: `{ __typename }` on the same server, 50 concurrent
-// Targets: (a) >= 50% of (b); (c) >= 40% of (d). Prints a markdown table.
+//   (b1) the database's ceiling for (c)'s work: the server's own statement for one row sent
+//       straight through `pg`, 50 concurrent connections: rows/s
+// Targets: (a) >= 50% of (b); (c) >= 40% of (d) and >= 50% of (b1). Prints a markdown table.
+// `npm run bench` measures (c), (d) and (b1) too (benchSingleReports), once per run.
 //
 // Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or BENCH_DATABASE_URL (an admin
 // connection); the scratch database flagledger_bench_exposures is created and dropped.
 // BENCH_DURATION (seconds per measured run, default 15), BENCH_WARMUP (default 5).
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { adminGraphQL, startFlagledger } from './flagledger.js';
-import { RAW_VARIANTS, type RawBatch, type RawContext, rawContext } from './exposures-raw.js';
+import { startFlagledger } from './flagledger.js';
+import { batchBody as batchOf, FEATURES, IDENTITIES, type Item, item, seedExposureProject, singleBody, singleOk } from './exposure-load.js';
+import { RAW_VARIANTS, type RawBatch, type RawContext, rawContext, singleRowStatement } from './exposures-raw.js';
 import { type LoadResult, runLoad } from './load.js';
 import { dropDatabase, freshDatabase } from './processes.js';
+import { pathToFileURL } from 'node:url';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DURATION = Number(process.env.BENCH_DURATION ?? 15);
@@ -27,85 +31,12 @@ const BATCH_CONNECTIONS = 4;
 const SINGLE_CONNECTIONS = 50;
 /** Each measured run is split into this many slices, interleaved with the runs it is compared with. */
 const ROUNDS = 3;
-/** Identities reporting exposures (all seen during the warm-up). */
-const IDENTITIES = 20_000;
-/** Multivariate features of the bench project, each with variant_a/b/c. */
-const FEATURES = 5;
-const KEYS = ['variant_a', 'variant_b', 'variant_c', 'control'];
-
-const RUN = randomBytes(4).toString('hex');
 
 function log(message: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-/** One exposure as a client reports it: random feature, identity and key; a unique eventId. */
-export interface Item {
-  feature: string;
-  identifier: string;
-  variantKey: string;
-  exposedAt: string;
-  eventId: string;
-}
-
-let sequence = 0;
-function item(prefix: string): Item {
-  return {
-    feature: `exp_${Math.floor(Math.random() * FEATURES)}`,
-    identifier: `user-${Math.floor(Math.random() * IDENTITIES)}`,
-    variantKey: KEYS[Math.floor(Math.random() * KEYS.length)],
-    exposedAt: new Date(Date.now() - Math.floor(Math.random() * 60_000)).toISOString(),
-    eventId: `${prefix}-${RUN}-${sequence++}`,
-  };
-}
-
-const BATCH_QUERY =
-  'mutation Batch($input: RecordExposuresInput!) { recordExposures(input: $input) { __typename ' +
-  '... on RecordExposuresPayload { accepted duplicates rejected results { index status exposure { id } error { code message } } } ' +
-  '... on Error { code message } } }';
-const SINGLE_QUERY =
-  'mutation One($input: RecordExposureInput!) { recordExposure(input: $input) { __typename ' +
-  '... on RecordExposurePayload { duplicate exposure { id matchesAssignment } } ... on Error { code message } } }';
-
-function batchBody(prefix: string): string {
-  return JSON.stringify({ query: BATCH_QUERY, variables: { input: { exposures: Array.from({ length: BATCH }, () => item(prefix)) } } });
-}
-
-function singleBody(prefix: string): string {
-  return JSON.stringify({ query: SINGLE_QUERY, variables: { input: item(prefix) } });
-}
-
-async function seed(url: string): Promise<string> {
-  const { createProject } = await adminGraphQL<{ createProject: { project?: { id: string; environments: { key: string }[] } } }>(
-    url,
-    `mutation ($input: CreateProjectInput!) {
-      createProject(input: $input) { ... on CreateProjectPayload { project { id environments { key } } } }
-    }`,
-    { input: { name: 'Exposure bench', environments: ['production'] } },
-  );
-  if (!createProject.project) throw new Error('createProject failed');
-  for (let i = 0; i < FEATURES; i++) {
-    const { createFeature } = await adminGraphQL<{ createFeature: { __typename: string; message?: string } }>(
-      url,
-      `mutation ($input: CreateFeatureInput!) { createFeature(input: $input) { __typename ... on Error { message } } }`,
-      {
-        input: {
-          projectId: createProject.project.id,
-          name: `exp_${i}`,
-          initialValue: 'off',
-          defaultEnabled: true,
-          options: [
-            { key: 'variant_a', value: 'a', defaultWeight: 30 },
-            { key: 'variant_b', value: 'b', defaultWeight: 30 },
-            { key: 'variant_c', value: 'c', defaultWeight: 30 },
-          ],
-        },
-      },
-    );
-    if (createFeature.__typename !== 'CreateFeaturePayload') throw new Error(`createFeature: ${createFeature.message}`);
-  }
-  return createProject.project.environments[0].key;
-}
+const batchBody = (prefix: string) => batchOf(prefix, BATCH);
 
 interface RawResult {
   name: string;
@@ -138,6 +69,37 @@ async function runRaw(pool: pg.Pool, context: RawContext, variant: RawBatch, nam
     }),
   );
   return { name, rows, seconds: (Date.now() - started) / 1000, latencies };
+}
+
+/** (b1): `connections` workers, each sending single-row statements back to back for `seconds`. */
+async function runSingleRows(pool: pg.Pool, context: RawContext, seconds: number, prefix: string): Promise<LoadResult> {
+  const deadline = Date.now() + seconds * 1000;
+  const latencies: number[] = [];
+  let rows = 0;
+  let failures = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: SINGLE_CONNECTIONS }, async () => {
+      const client = await pool.connect();
+      try {
+        while (Date.now() < deadline) {
+          // Built as the server gets it: the client's JSON, parsed.
+          const one = JSON.parse(JSON.stringify(item(prefix))) as Item;
+          const t = performance.now();
+          const written = await singleRowStatement(client, context, one);
+          latencies.push(performance.now() - t);
+          if (written === 1) rows += 1;
+          else failures += 1;
+        }
+      } finally {
+        client.release();
+      }
+    }),
+  );
+  const durationSeconds = (Date.now() - started) / 1000;
+  const sorted = latencies.sort((x, y) => x - y);
+  const at = (q: number) => Math.round(sorted[Math.floor(sorted.length * q)] ?? 0);
+  return { title: '(b1)', requestsPerSecond: rows / durationSeconds, p50: at(0.5), p99: at(0.99), requests: rows, durationSeconds, failures, raw: undefined as never };
 }
 
 /** Runs measured in slices, interleaved round by round, so that drift in machine load hits all alike. */
@@ -201,18 +163,74 @@ async function portInUse(port: number): Promise<boolean> {
   }
 }
 
+export interface SingleReports {
+  /** (c) recordExposure, one item per request. */
+  c: Summary;
+  /** (d) `{ __typename }` on the same server. */
+  d: Summary;
+  /** (b1) the server's single-row statement straight through `pg`, rows/s. */
+  b1: Summary;
+}
+
+/** (c), (d) and (b1) at 50 connections, in interleaved slices. */
+async function measureSingle(url: string, headers: Record<string, string>, databaseUrl: string, context: RawContext, warmup: number, duration: number): Promise<SingleReports> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: SINGLE_CONNECTIONS });
+  try {
+    const typename = JSON.stringify({ query: '{ __typename }' });
+    const totals = new Totals();
+    const slice = Math.max(1, Math.round(duration / ROUNDS));
+    await runLoad({ title: 'warm-up c', url, headers, connections: SINGLE_CONNECTIONS, duration: warmup, vary: () => ({ body: singleBody('warm-c') }) });
+    await runLoad({ title: 'warm-up d', url, connections: SINGLE_CONNECTIONS, duration: warmup, vary: () => ({ body: typename }) });
+    await runSingleRows(pool, context, Math.min(warmup, 2), 'warm-b1');
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round}/${ROUNDS}: (c) recordExposure, (d) { __typename }, (b1) raw single rows; ${SINGLE_CONNECTIONS} connections, ${slice} s each`);
+      totals.addLoad('c', await runLoad({ title: '(c)', url, headers, connections: SINGLE_CONNECTIONS, duration: slice, vary: () => ({ body: singleBody(`c${round}`) }), verifyBody: singleOk }));
+      totals.addLoad('d', await runLoad({ title: '(d)', url, connections: SINGLE_CONNECTIONS, duration: slice, vary: () => ({ body: typename }), verifyBody: (body) => body.includes('"Query"') }));
+      totals.addLoad('b1', await runSingleRows(pool, context, slice, `b1-${round}`));
+    }
+    const [c, d, b1] = [totals.load('c'), totals.load('d'), totals.load('b1')];
+    log(`  (c) ${fmt(c.perSecond)} req/s, p99 ${c.p99} ms, ${c.failures} failures; (d) ${fmt(d.perSecond)} req/s; (b1) ${fmt(b1.perSecond)} rows/s`);
+    return { c, d, b1 };
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * For `npm run bench`: (c), (d) and (b1) on a server of their own (scratch database, the
+ * exposure bench project, every identity seen first).
+ */
+export async function benchSingleReports(options: { warmup: number; duration: number }): Promise<SingleReports> {
+  if (await portInUse(PORT)) throw new Error(`port ${PORT} is in use: set BENCH_EXPOSURES_PORT`);
+  const databaseUrl = await freshDatabase(ADMIN_URL, DATABASE);
+  const server = await startFlagledger('flagledger-exposures', databaseUrl, PORT);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    const key = await seedExposureProject(server.url);
+    const url = `${server.url}/graphql`;
+    const headers = { 'x-environment-key': key };
+    const context = await rawContext(pool, key);
+    log(`single reports: every one of ${IDENTITIES} identities seen first`);
+    await runLoad({ title: 'warm-up', url, headers, connections: BATCH_CONNECTIONS, amount: (IDENTITIES / BATCH) * 5, vary: () => ({ body: batchBody('warm') }) });
+    return await measureSingle(url, headers, databaseUrl, context, options.warmup, options.duration);
+  } finally {
+    await pool.end();
+    await server.child.stop();
+    await dropDatabase(ADMIN_URL, DATABASE);
+  }
+}
+
 async function main(): Promise<void> {
   if (await portInUse(PORT)) throw new Error(`port ${PORT} is in use: set BENCH_EXPOSURES_PORT`);
   const databaseUrl = await freshDatabase(ADMIN_URL, DATABASE);
   const server = await startFlagledger('flagledger-exposures', databaseUrl, PORT);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: BATCH_CONNECTIONS });
   try {
-    const key = await seed(server.url);
+    const key = await seedExposureProject(server.url);
     const url = `${server.url}/graphql`;
     const headers = { 'x-environment-key': key };
     const context = await rawContext(pool, key);
     const batchOk = (body: string) => body.includes(`"accepted":${BATCH},`);
-    const singleOk = (body: string) => body.includes('"duplicate":false');
 
     log(`warm-up: every one of ${IDENTITIES} identities seen`);
     await runLoad({ title: 'warm-up', url, headers, connections: BATCH_CONNECTIONS, amount: (IDENTITIES / BATCH) * 5, vary: () => ({ body: batchBody('warm') }), verifyBody: batchOk });
@@ -230,22 +248,12 @@ async function main(): Promise<void> {
     const a = totals.load('a');
     log(`  (a) ${fmt(a.perSecond * BATCH)} exposures/s, p99 ${a.p99} ms, ${a.failures} failures`);
 
-    const typename = JSON.stringify({ query: '{ __typename }' });
-    await runLoad({ title: 'warm-up c', url, headers, connections: SINGLE_CONNECTIONS, duration: WARMUP, vary: () => ({ body: singleBody('warm-c') }) });
-    await runLoad({ title: 'warm-up d', url, connections: SINGLE_CONNECTIONS, duration: WARMUP, vary: () => ({ body: typename }) });
-    for (let round = 1; round <= ROUNDS; round++) {
-      log(`round ${round}/${ROUNDS}: (c) recordExposure, then (d) { __typename }; ${SINGLE_CONNECTIONS} connections, ${slice} s each`);
-      totals.addLoad('c', await runLoad({ title: '(c)', url, headers, connections: SINGLE_CONNECTIONS, duration: slice, vary: () => ({ body: singleBody(`c${round}`) }), verifyBody: singleOk }));
-      totals.addLoad('d', await runLoad({ title: '(d)', url, connections: SINGLE_CONNECTIONS, duration: slice, vary: () => ({ body: typename }), verifyBody: (body) => body.includes('"Query"') }));
-    }
-    const c = totals.load('c');
-    const d = totals.load('d');
-    log(`  (c) ${fmt(c.perSecond)} req/s, p99 ${c.p99} ms, ${c.failures} failures; (d) ${fmt(d.perSecond)} req/s, p99 ${d.p99} ms`);
+    const { c, d, b1 } = await measureSingle(url, headers, databaseUrl, context, WARMUP, DURATION);
 
     const counts = await pool.query<{ exposures: string; assignments: string }>(
       'SELECT (SELECT count(*) FROM "Exposure") AS exposures, (SELECT count(*) FROM "Assignment") AS assignments',
     );
-    console.log(report(a, raw, c, d, counts.rows[0]));
+    console.log(report(a, raw, c, d, b1, counts.rows[0]));
   } finally {
     await pool.end();
     await server.child.stop();
@@ -258,6 +266,7 @@ function report(
   raw: ReturnType<Totals['rawRates']>,
   c: Summary,
   d: Summary,
+  b1: Summary,
   counts: { exposures: string; assignments: string },
 ): string {
   const best = raw.reduce((x, y) => (y.perSecond > x.perSecond ? y : x));
@@ -277,15 +286,18 @@ function report(
     ),
     `| (c) \`recordExposure\`, one item per request | ${SINGLE_CONNECTIONS} | **${fmt(c.perSecond)} req/s**${failures(c)} | ${c.p50} ms | ${c.p99} ms |`,
     `| (d) \`{ __typename }\`, same server | ${SINGLE_CONNECTIONS} | ${fmt(d.perSecond)} req/s${failures(d)} | ${d.p50} ms | ${d.p99} ms |`,
+    `| (b1) raw \`pg\`, the server's statement for one row | ${SINGLE_CONNECTIONS} | ${fmt(b1.perSecond)} rows/s${failures(b1)} | ${b1.p50} ms | ${b1.p99} ms |`,
     '',
-    `(a)/(b) = **${pct(aRate, best.perSecond)}** (target ≥ 50%); (c)/(d) = **${pct(c.perSecond, d.perSecond)}** (target ≥ 40%).`,
+    `(a)/(b) = **${pct(aRate, best.perSecond)}** (target ≥ 50%); (c)/(d) = **${pct(c.perSecond, d.perSecond)}** (target ≥ 40%); (c)/(b1) = **${pct(c.perSecond, b1.perSecond)}** (target ≥ 50%).`,
     `Every write includes the identity lookup/creation, the eventId conflict check and the Assignment upsert; ${IDENTITIES.toLocaleString('en-US')} identities, ${FEATURES} features, unique eventIds. ` +
       `Rows at the end: ${Number(counts.exposures).toLocaleString('en-US')} exposures, ${Number(counts.assignments).toLocaleString('en-US')} Assignment rows.`,
     '',
   ].join('\n');
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -230,10 +230,52 @@ one upsert, shared by the requests that arrive together (hence well below 1 per 
 `;
 }
 
-const KEPT_SECTIONS = ['## Exposures', '## Analytics', '## Experiments'];
+/** One whole run's ratios for issue 16's targets (flags a/b; single reports c/d and c/b1). */
+export interface RepeatRun {
+  at: string;
+  load: string;
+  /** flags (a) and the bare Pothos list (b), req/s. */
+  a: number;
+  b: number;
+  /** recordExposure (c) and `{ __typename }` (d) on one server, req/s; (b1) raw single-row statements, rows/s. */
+  c: number;
+  d: number;
+  b1: number;
+}
 
-/** Writes BENCHMARKS.md: the flags part from this run, the other sections as they were. */
-export function writeBenchmarks(path: string, flags: string): void {
+export const PERFORMANCE_SECTION = '## Performance: single reports and flags';
+const RUNS_START = '<!-- runs: written by npm run bench -->';
+const RUNS_END = '<!-- end of runs -->';
+
+/** The runs of one `npm run bench`, each ratio per run, and its spread. */
+export function runsBlock(runs: RepeatRun[]): string {
+  const ratios = (r: RepeatRun) => ({ ab: r.a / r.b, cd: r.c / r.d, cb1: r.c / r.b1 });
+  const all = runs.map(ratios);
+  const spread = (pick: (x: ReturnType<typeof ratios>) => number, percent = false) => {
+    const values = all.map(pick);
+    const show = (v: number) => (percent ? `${Math.round(100 * v)}%` : v.toFixed(2));
+    return `${show(Math.min(...values))} – ${show(Math.max(...values))}`;
+  };
+  const pct = (v: number) => `${Math.round(100 * v)}%`;
+  return [
+    RUNS_START,
+    `${runs.length} consecutive run${runs.length === 1 ? '' : 's'} of \`npm run bench\` (50 connections each; flags as in *Flags evaluation*, single reports as in *Exposures*):`,
+    '',
+    '| run at (UTC) | load average | flags a | b | **a / b** (≥ 1.5) | single c | d | b1 rows/s | **c / d** (≥ 40%) | **c / b1** (≥ 50%) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...runs.map((r, i) => `| ${r.at.slice(0, 16).replace('T', ' ')} | ${r.load} | ${fmt(r.a)} | ${fmt(r.b)} | ${all[i].ab.toFixed(2)} | ${fmt(r.c)} | ${fmt(r.d)} | ${fmt(r.b1)} | ${pct(all[i].cd)} | ${pct(all[i].cb1)} |`),
+    `| **spread (min – max)** | | | | **${spread((x) => x.ab)}** | | | | **${spread((x) => x.cd, true)}** | **${spread((x) => x.cb1, true)}** |`,
+    RUNS_END,
+  ].join('\n');
+}
+
+const KEPT_SECTIONS = [PERFORMANCE_SECTION, '## Exposures', '## Analytics', '## Experiments'];
+
+/**
+ * Writes BENCHMARKS.md: the flags part from this run, the other sections as they were (their
+ * prose is written by hand); `runs` replaces the generated block of the performance section.
+ */
+export function writeBenchmarks(path: string, flags: string, runs?: string): void {
   const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const kept = KEPT_SECTIONS.map((heading) => {
     const start = previous.indexOf(`\n${heading}`);
@@ -242,5 +284,11 @@ export function writeBenchmarks(path: string, flags: string): void {
     const next = rest.slice(heading.length).search(/\n## /);
     return next < 0 ? rest : rest.slice(0, heading.length + next + 1);
   });
+  if (runs !== undefined) {
+    const section = kept[0];
+    const from = section.indexOf(RUNS_START);
+    const to = section.indexOf(RUNS_END);
+    kept[0] = from >= 0 && to > from ? section.slice(0, from) + runs + section.slice(to + RUNS_END.length) : `${section.trimEnd()}\n\n${runs}\n`;
+  }
   writeFileSync(path, `${flags.trimEnd()}\n\n${kept.map((section) => section.trimEnd()).join('\n\n')}\n`);
 }

@@ -6,19 +6,24 @@
 // dropped). Installs unleash-server into .bench/unleash on the first run (npm registry).
 // BENCH_DURATION (seconds per measured run, default 15), BENCH_WARMUP (seconds of load before
 // each server's first measured run, default 15: V8 keeps optimising for that long).
+// BENCH_RUNS (default 3): whole runs one after the other; each also measures single exposure
+// reports (bench/exposures.ts (c), (d), (b1)), and BENCHMARKS.md gets every run's ratios and
+// their spread (the flags tables are the last run's).
 import pg from 'pg';
 import { benchTraits, flagsBody, flagsOnce, seedBenchProject, seedBenchTargeting, startFlagledger, targetedFlagsBody } from './flagledger.js';
 import { runLoad, type LoadResult } from './load.js';
 import { collectEtags, OFREP_BULK_PATH, ofrepBody, ofrepBulkOnce } from './ofrep.js';
 import { type OpenLoopResult, runOpenLoop } from './open-loop.js';
 import { dropDatabase, freshDatabase, sleep, startChild } from './processes.js';
-import { describeMachine, type FlagsReport, flagsSection, type OfrepReport, recordRun, type SqlProbe, writeBenchmarks } from './report.js';
+import { benchSingleReports } from './exposures.js';
+import { describeMachine, type FlagsReport, flagsSection, type OfrepReport, recordRun, type RepeatRun, runsBlock, type SqlProbe, writeBenchmarks } from './report.js';
 import { startSqlCounter } from './sql-counter.js';
 import { installUnleash, startUnleash, seedUnleash, UNLEASH_FRONTEND_TOKEN, unleashFrontendOnce } from './unleash.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DURATION = Number(process.env.BENCH_DURATION ?? 15);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 15);
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const CONNECTIONS = 50;
 /** The constant offered rate of the latency runs (requests per second). */
 const OFFERED_RATE = 1000;
@@ -273,12 +278,22 @@ function fmtInt(n: number): string {
 }
 
 async function main(): Promise<void> {
+  const runs: RepeatRun[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    log(`run ${run}/${RUNS}`);
+    runs.push(await benchOnce(runs));
+  }
+}
+
+/** One whole run: flags, baseline, Unleash, then single reports; writes BENCHMARKS.md. */
+async function benchOnce(earlier: RepeatRun[]): Promise<RepeatRun> {
   const startedAt = new Date();
   const machine = describeMachine(await postgresVersion());
   log(`${machine.cores} cores, ${machine.model}, load average ${machine.load}; ${DURATION} s per run, ${CONNECTIONS} connections`);
   const flagledger = await benchFlagledger();
   const b = await benchBaseline();
   const c = await benchUnleash();
+  const single = await benchSingleReports({ warmup: Math.min(WARMUP, 5), duration: DURATION });
   const report: FlagsReport = {
     machine,
     command: 'npm run bench',
@@ -309,11 +324,21 @@ async function main(): Promise<void> {
       o: flagledger.ofrep.o.requestsPerSecond,
     }),
   };
-  writeBenchmarks('BENCHMARKS.md', flagsSection(report));
+  const run: RepeatRun = {
+    at: startedAt.toISOString(),
+    load: machine.load,
+    a: flagledger.a.requestsPerSecond,
+    b: b.requestsPerSecond,
+    c: single.c.perSecond,
+    d: single.d.perSecond,
+    b1: single.b1.perSecond,
+  };
+  writeBenchmarks('BENCHMARKS.md', flagsSection(report), runsBlock([...earlier, run]));
   log(`t/a = ${(flagledger.targeted.requestsPerSecond / flagledger.a.requestsPerSecond).toFixed(2)}`);
   const { o, r } = flagledger.ofrep;
   log(`o/a = ${(o.requestsPerSecond / flagledger.a.requestsPerSecond).toFixed(2)}, o/c = ${(o.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, r/o = ${(r.requestsPerSecond / o.requestsPerSecond).toFixed(2)}`);
-  log(`a/c = ${(flagledger.a.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, a/b = ${(flagledger.a.requestsPerSecond / b.requestsPerSecond).toFixed(2)}; wrote BENCHMARKS.md`);
+  log(`a/c = ${(flagledger.a.requestsPerSecond / c.requestsPerSecond).toFixed(2)}, a/b = ${(run.a / run.b).toFixed(2)}; c/d = ${(run.c / run.d).toFixed(2)}, c/b1 = ${(run.c / run.b1).toFixed(2)}; wrote BENCHMARKS.md`);
+  return run;
 }
 
 main().catch((error: unknown) => {

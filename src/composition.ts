@@ -76,7 +76,7 @@ export function compose(config: Config, db: Database, logger: Logger, options: C
   // PGlite runs one statement at a time anyway; on PostgreSQL half the pool is left for the rest.
   const exposureStatements = db.kind === 'pglite' ? 1 : Math.max(1, Math.floor(config.databasePoolSize / 2));
   const assignments = createAssignments({ configs, identities });
-  const exposures = createExposureService({ prisma, catalog, writer: new ExposureWriter(prisma, exposureStatements), assignments });
+  const exposures = createExposureService({ prisma, catalog, writer: new ExposureWriter(prisma, exposureStatements, undefined, db.direct), assignments });
 
   const evaluation = createEvaluation({ configs, identities, servedVariants: exposures });
   // Experiments pass their `metadata` source here (experimentId, experimentIteration).

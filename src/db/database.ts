@@ -23,6 +23,11 @@ export interface Database {
   /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
+  /**
+   * PostgreSQL only: one statement straight through the pool, without Prisma; prepared on each
+   * connection when it has a name. For the hottest write (exposures).
+   */
+  direct?: <Row>(query: { name?: string; text: string; values: unknown[] }) => Promise<Row[]>;
   close(): Promise<void>;
 }
 
@@ -132,6 +137,10 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     },
     async notify(channel, payload) {
       await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+    async direct<Row>(query: { name?: string; text: string; values: unknown[] }) {
+      const result = await pool.query(query);
+      return result.rows as Row[];
     },
     async close() {
       closed = true;

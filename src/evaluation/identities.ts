@@ -29,9 +29,12 @@ export interface KnownIdentity {
 }
 
 interface SeenIdentity extends KnownIdentity {
+  /** When this process last wrote the row (-Infinity: only read it). */
   writtenAt: number;
   /** The environment's generation when the row was read: older ones are stale. */
   generation: number;
+  /** Rows only read (`stored`) are used until then; rows this process wrote, until replaced. */
+  expiresAt: number;
 }
 
 interface OverrideRow {
@@ -57,7 +60,20 @@ interface PendingUpsert {
   waiters: { resolve: (identity: KnownIdentity) => void; reject: (error: unknown) => void }[];
 }
 
+interface PendingRead {
+  environmentId: number;
+  identifier: string;
+  waiters: { resolve: (identity: KnownIdentity | undefined) => void; reject: (error: unknown) => void }[];
+}
+
 const MAX_REMEMBERED = 100_000;
+/**
+ * How long a row read by `stored` answers without SQL. Only evaluation writes traits, and this
+ * process's writes replace the row at once; identity overrides bump the generation (here and,
+ * by notice, in other processes). What this bounds is a trait change made through another
+ * process, as IDENTITY_TOUCH_INTERVAL_MS bounds lastSeenAt.
+ */
+export const STORED_IDENTITY_TTL_MS = 10_000;
 const MAX_BATCH = 500;
 const NO_OVERRIDES: ReadonlyMap<number, StoredIdentityOverride> = new Map();
 
@@ -72,6 +88,8 @@ export class IdentityStore {
   private readonly seen = new Map<string, SeenIdentity>();
   private pending = new Map<string, PendingUpsert>();
   private flushScheduled = false;
+  private reads = new Map<string, PendingRead>();
+  private readsScheduled = false;
   /** Bumped when an environment's identity overrides may have changed (any config change). */
   private readonly generations = new Map<number, number>();
   private allGeneration = 0;
@@ -90,11 +108,14 @@ export class IdentityStore {
   /** What this process knows of an identity, without SQL; undefined when unknown or stale. */
   known(environmentId: number, identifier: string): KnownIdentity | undefined {
     const seen = this.seen.get(memoryKey(environmentId, identifier));
-    return seen && seen.generation === this.generation(environmentId) ? seen : undefined;
+    return seen && seen.generation === this.generation(environmentId) && seen.expiresAt > this.now() ? seen : undefined;
   }
 
-  /** The identity as stored (memory when current, else one read), without creating or touching it. */
-  async stored(environmentId: number, identifier: string): Promise<KnownIdentity | undefined> {
+  /**
+   * The identity as stored (memory when current, else one read, remembered for
+   * STORED_IDENTITY_TTL_MS), without creating or touching it.
+   */
+  stored(environmentId: number, identifier: string): KnownIdentity | undefined | Promise<KnownIdentity | undefined> {
     const known = this.known(environmentId, identifier);
     if (known) return known;
     if (!isValidIdentifier(identifier)) return undefined;
@@ -133,12 +154,58 @@ export class IdentityStore {
     return reading;
   }
 
-  private async read(environmentId: number, identifier: string): Promise<KnownIdentity | undefined> {
+  /**
+   * One read; the reads asked for while the process is busy with other requests are merged
+   * into one statement (single exposure reports arrive many at a time).
+   */
+  private read(environmentId: number, identifier: string): Promise<KnownIdentity | undefined> {
+    const key = memoryKey(environmentId, identifier);
+    let waiting = this.reads.get(key);
+    if (!waiting) {
+      this.reads.set(key, (waiting = { environmentId, identifier, waiters: [] }));
+      if (this.reads.size >= MAX_BATCH) this.flushReads();
+      else if (!this.readsScheduled) {
+        this.readsScheduled = true;
+        setImmediate(() => this.flushReads());
+      }
+    }
+    const { waiters } = waiting;
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  }
+
+  private flushReads(): void {
+    this.readsScheduled = false;
+    if (this.reads.size === 0) return;
+    const batch = [...this.reads.values()];
+    this.reads = new Map();
+    void this.readBatch(batch).catch((error: unknown) => {
+      for (const item of batch) for (const waiter of item.waiters) waiter.reject(error);
+    });
+  }
+
+  private async readBatch(batch: PendingRead[]): Promise<void> {
     this.onRead();
+    // Read before the query: an invalidation during it makes what it returns stale.
+    const generations = new Map(batch.map((item) => [item.environmentId, this.generation(item.environmentId)]));
     const rows = await this.prisma.$queryRaw<IdentityRow[]>`
       SELECT i."id", i."environmentId", i."identifier", i."traits", ${OVERRIDES_OF_I} AS "overrides"
-      FROM "Identity" i WHERE i."environmentId" = ${environmentId} AND i."identifier" = ${identifier}`;
-    return rows.length === 0 ? undefined : toKnown(rows[0]);
+      FROM "Identity" i
+      JOIN unnest(${batch.map((item) => item.environmentId)}::int[], ${batch.map((item) => item.identifier)}::text[]) AS w("environmentId", identifier)
+        ON i."environmentId" = w."environmentId" AND i."identifier" = w.identifier`;
+    const byKey = new Map(rows.map((row) => [memoryKey(row.environmentId, row.identifier), row]));
+    const expiresAt = this.now() + STORED_IDENTITY_TTL_MS;
+    for (const item of batch) {
+      const key = memoryKey(item.environmentId, item.identifier);
+      const row = byKey.get(key);
+      const identity = row ? toKnown(row) : undefined;
+      const generation = generations.get(item.environmentId)!;
+      // A current row this process wrote meanwhile is as fresh: it stays.
+      const current = this.seen.get(key);
+      if (identity && (!current || current.writtenAt === -Infinity || current.generation !== generation)) {
+        this.remember(key, { ...identity, writtenAt: -Infinity, generation, expiresAt });
+      }
+      for (const waiter of item.waiters) waiter.resolve(identity);
+    }
   }
 
   /**
@@ -256,7 +323,7 @@ export class IdentityStore {
         for (const waiter of item.waiters) waiter.reject(new Error(`identity upsert returned no row for ${key}`));
         continue;
       }
-      const identity: SeenIdentity = { ...toKnown(row), writtenAt, generation: generations.get(item.environmentId) ?? -1 };
+      const identity: SeenIdentity = { ...toKnown(row), writtenAt, generation: generations.get(item.environmentId) ?? -1, expiresAt: Infinity };
       this.remember(key, identity);
       for (const waiter of item.waiters) waiter.resolve(identity);
     }

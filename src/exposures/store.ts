@@ -22,6 +22,7 @@
 // ExposureWriter merges the writes of concurrent requests into one statement while earlier
 // statements are in flight: a commit (a WAL flush) per request is what limits single-exposure
 // reports, and this makes it one per group of them. Each request is still atomic on its own.
+import { createHash } from 'node:crypto';
 import { sqlState } from '../db/sql-state.js';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { IDENTITY_TOUCH_INTERVAL_MS } from '../identities/last-seen.js';
@@ -49,7 +50,7 @@ export interface WrittenExposure {
 
 interface ResultRow {
   item: number;
-  id: bigint;
+  id: bigint | string;
   inserted: boolean;
   identityId: number;
   experimentId: number | null;
@@ -59,14 +60,45 @@ interface ResultRow {
 const RETRYABLE_SQL_STATES = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 4;
 
-/** Writes the rows (answered in their order) in one statement, now. */
-export async function writeExposures(prisma: PrismaClient, rows: ExposureRow[]): Promise<WrittenExposure[]> {
+/** A statement straight through `pg` (PostgreSQL): prepared per connection when it has a name. */
+export type DirectQuery = <Row>(query: { name?: string; text: string; values: unknown[] }) => Promise<Row[]>;
+
+/**
+ * Statements of at most this many rows are sent as a named prepared statement: PostgreSQL then
+ * parses the statement once per connection and, after a few executions, reuses a generic plan
+ * instead of planning every one (a large share of a single report's database time). Larger ones
+ * are planned each time, for their real row counts.
+ */
+const PREPARED_MAX_ROWS = 32;
+
+let preparedText = '';
+let preparedName = '';
+
+/**
+ * The statement for the rows as `pg` takes it; named (prepared) when small. The name comes from
+ * the text, so a changed statement is prepared anew.
+ */
+export function exposureQuery(rows: ExposureRow[]): { name?: string; text: string; values: unknown[] } {
+  const { text, values } = exposureStatement(rows);
+  if (rows.length > PREPARED_MAX_ROWS) return { text, values };
+  if (text !== preparedText) {
+    preparedName = `flagledger_exposures_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+    preparedText = text;
+  }
+  return { name: preparedName, text, values };
+}
+
+/**
+ * Writes the rows (answered in their order) in one statement, now: through `direct` when given
+ * (PostgreSQL), else through Prisma (PGlite, tests).
+ */
+export async function writeExposures(prisma: PrismaClient, rows: ExposureRow[], direct?: DirectQuery): Promise<WrittenExposure[]> {
   if (rows.length === 0) return [];
-  const statement = exposureStatement(rows);
+  const send = direct ? () => direct<ResultRow>(exposureQuery(rows)) : () => prisma.$queryRaw<ResultRow[]>(exposureStatement(rows));
   let result: ResultRow[];
   for (let attempt = 1; ; attempt++) {
     try {
-      result = await prisma.$queryRaw<ResultRow[]>(statement);
+      result = await send();
       break;
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !RETRYABLE_SQL_STATES.has(sqlState(error) ?? '')) throw error;
@@ -79,7 +111,8 @@ export async function writeExposures(prisma: PrismaClient, rows: ExposureRow[]):
     written[item] = inserted
       ? {
           exposure: {
-            id,
+            // `pg` gives bigint columns as strings.
+            id: BigInt(id),
             environmentId: row.environmentId,
             featureId: row.featureId,
             optionId: row.optionId,
@@ -123,6 +156,8 @@ export class ExposureWriter {
     private readonly prisma: PrismaClient,
     private readonly maxInFlight: number,
     private readonly maxRowsPerStatement = 2000,
+    /** PostgreSQL: statements go straight through `pg` (see exposureQuery). */
+    private readonly direct?: DirectQuery,
   ) {}
 
   write(rows: ExposureRow[]): Promise<WrittenExposure[]> {
@@ -153,7 +188,7 @@ export class ExposureWriter {
   private async flush(group: Pending[]): Promise<void> {
     try {
       this.statements++;
-      const written = await writeExposures(this.prisma, group.flatMap((pending) => pending.rows));
+      const written = await writeExposures(this.prisma, group.flatMap((pending) => pending.rows), this.direct);
       let offset = 0;
       for (const pending of group) {
         pending.resolve(written.slice(offset, offset + pending.rows.length));
@@ -163,7 +198,7 @@ export class ExposureWriter {
       if (group.length === 1) return group[0].reject(error);
       for (const pending of group) {
         this.statements++;
-        await writeExposures(this.prisma, pending.rows).then(pending.resolve, pending.reject);
+        await writeExposures(this.prisma, pending.rows, this.direct).then(pending.resolve, pending.reject);
       }
     }
   }

@@ -12,6 +12,16 @@ export function fetchHeaders(req: IncomingMessage): Headers {
   return headers;
 }
 
+/** The request's headers as a plain record (repeated headers joined), for Yoga's Request. */
+export function headerRecord(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
 /** Writes a Fetch response to node:http: plain results in one write, streams (e.g. SSE) piped with backpressure. */
 export async function sendFetchResponse(res: ServerResponse, response: Response, beforeBody?: (type: string) => void): Promise<void> {
   res.statusCode = response.status;
@@ -20,7 +30,8 @@ export async function sendFetchResponse(res: ServerResponse, response: Response,
   beforeBody?.(type);
   if (!response.body) return void res.end();
   if (type.startsWith('application/graphql-response+json') || type.startsWith('application/json') || type.startsWith('text/html')) {
-    res.end(Buffer.from(await response.arrayBuffer()));
+    // Text: Yoga's bodies are strings already, and node:http sends a string with the headers in one write.
+    res.end(await response.text());
     return;
   }
   // Yoga's Fetch API is a ponyfill (not Node's own ReadableStream): read it as an async iterable.

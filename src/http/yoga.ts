@@ -13,7 +13,7 @@ import { MAX_QUERY_BREADTH } from '../config.js';
 import type { Context } from '../context.js';
 import { schema } from '../schema/index.js';
 import { readBody } from './body.js';
-import { fetchHeaders, sendFetchResponse, sendJson, sendInvalidInput } from './bridge.js';
+import { headerRecord, sendFetchResponse, sendJson, sendInvalidInput } from './bridge.js';
 import { exceededDocumentLimit } from './document-limits.js';
 import { renderGraphiQLPage } from './graphiql/assets.js';
 import { setPageSecurityHeaders } from './headers.js';
@@ -134,10 +134,12 @@ export async function handleGraphQL(
     const formProblem = /^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '') ? percentEncodedProblem(body.toString()) : undefined;
     if (formProblem) return sendInvalidInput(res, formProblem);
   }
-  const headers = fetchHeaders(req);
+  // A plain record (and a string URL) for Yoga's own Request: it reads them lazily, where
+  // Fetch's Headers would copy and validate every header first.
+  const headers = headerRecord(req);
   // Yoga reads JSON bodies only when they say application/json.
-  if (method === 'POST') headers.set('content-type', 'application/json');
-  const response = await yoga.fetch(new URL(url.pathname + url.search, 'http://localhost'), { method, headers, body: body as BodyInit | undefined }, context);
+  if (method === 'POST') headers['content-type'] = 'application/json';
+  const response = await yoga.fetch(`http://localhost${url.pathname}${url.search}`, { method, headers, body: body as BodyInit | undefined }, context);
   await sendFetchResponse(res, response, (type) => {
     if (type.startsWith('text/html')) setPageSecurityHeaders(res);
   });
@@ -147,6 +149,9 @@ function limitError(message: string, code: string, status: number): GraphQLError
   return new GraphQLError(message, { extensions: { code, http: { status } } });
 }
 
+/** As many as Yoga's parser cache keeps. */
+const PASSED_DOCUMENTS_MAX = 1000;
+
 /** Refuses oversized documents before Yoga parses, validates, caches or compiles them. */
 function documentLimits(config: Config): Plugin {
   const limits = {
@@ -155,11 +160,15 @@ function documentLimits(config: Config): Plugin {
     maxFields: MAX_QUERY_BREADTH,
     maxNesting: Math.max(64, 2 * config.maxQueryDepth),
   };
+  // Documents that passed, so that a client's fixed operation is scanned once, not per request.
+  const passed = new Set<string>();
   return {
     onParams({ params, setResult }) {
-      if (typeof params.query !== 'string') return;
+      if (typeof params.query !== 'string' || passed.has(params.query)) return;
       const exceeded = exceededDocumentLimit(params.query, limits);
-      if (exceeded) setResult({ errors: [limitError(exceeded.message, 'QUERY_TOO_LARGE', 400)] });
+      if (exceeded) return setResult({ errors: [limitError(exceeded.message, 'QUERY_TOO_LARGE', 400)] });
+      if (passed.size >= PASSED_DOCUMENTS_MAX) passed.clear();
+      passed.add(params.query);
     },
   };
 }
