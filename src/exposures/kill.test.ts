@@ -28,19 +28,21 @@ async function installSlowAssignment(db: Database): Promise<void> {
   );
 }
 
-async function counts(db: Database) {
+/** Rows of the environment the batch went to (the demo's experiment writes its own elsewhere). */
+async function counts(db: Database, environmentKey: string) {
   const [row] = await db.prisma.$queryRaw<{ exposures: number; identities: number; assignments: number; exposureCount: number }[]>`
-    SELECT (SELECT count(*)::int FROM "Exposure") AS exposures,
-           (SELECT count(*)::int FROM "Identity") AS identities,
-           (SELECT count(*)::int FROM "Assignment") AS assignments,
-           (SELECT coalesce(sum("exposureCount"), 0)::int FROM "Assignment") AS "exposureCount"`;
+    WITH e AS (SELECT "id" FROM "Environment" WHERE "key" = ${environmentKey})
+    SELECT (SELECT count(*)::int FROM "Exposure" WHERE "environmentId" = (SELECT "id" FROM e)) AS exposures,
+           (SELECT count(*)::int FROM "Identity" WHERE "environmentId" = (SELECT "id" FROM e)) AS identities,
+           (SELECT count(*)::int FROM "Assignment" WHERE "environmentId" = (SELECT "id" FROM e)) AS assignments,
+           (SELECT coalesce(sum("exposureCount"), 0)::int FROM "Assignment" WHERE "environmentId" = (SELECT "id" FROM e)) AS "exposureCount"`;
   return row;
 }
 
-/** Starts `src/server.ts` as its own node process; resolves with its URL and demo key. */
+/** Starts `src/server.ts` as its own node process; resolves with its URL and the demo's production key. */
 async function startServer(env: Record<string, string>): Promise<{ server: SpawnedServer; url: string; key: string }> {
   const server = await spawnServer({ HOST: '127.0.0.1', ADMIN_TOKEN: 'kill-test-admin', ...env }, { timeoutMs: 45_000 });
-  const key = /Demo development key:\s+X-Environment-Key: (env_\w+)/.exec(server.output())![1];
+  const key = /Demo production key:\s+X-Environment-Key: (env_\w+)/.exec(server.output())![1];
   return { server, url: server.url.replace('localhost', '127.0.0.1'), key };
 }
 
@@ -90,6 +92,7 @@ describe.each(databaseKinds)('a server killed with SIGKILL in the middle of a ba
 
   it('leaves all of the batch or none of it', { timeout: 120_000 }, async () => {
     let reopen: () => Promise<Database>;
+    let key = '';
     if (kind === 'postgres') {
       database = await migratedDatabase('postgres', 2);
       await installSlowAssignment(database.db);
@@ -99,7 +102,8 @@ describe.each(databaseKinds)('a server killed with SIGKILL in the middle of a ba
       url.searchParams.set('options', '-c client_connection_check_interval=100');
       const server = await startServer({ DATABASE_URL: url.toString() });
       spawned = server.server;
-      sendBatch(server.url, server.key);
+      key = server.key;
+      sendBatch(server.url, key);
       const sleeping = () =>
         database!.db.prisma.$queryRaw<{ n: number }[]>`
           SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`;
@@ -115,7 +119,8 @@ describe.each(databaseKinds)('a server killed with SIGKILL in the middle of a ba
       await setup.close();
       const server = await startServer({ DATA_DIR: dataDir });
       spawned = server.server;
-      sendBatch(server.url, server.key);
+      key = server.key;
+      sendBatch(server.url, key);
       // PGlite runs SQL on the server's only thread: it stops answering while the statement
       // sleeps. Nothing else in the request blocks it for seconds on end.
       let silent = 0;
@@ -131,8 +136,8 @@ describe.each(databaseKinds)('a server killed with SIGKILL in the middle of a ba
 
     const db = await reopen();
     try {
-      const after = await counts(db);
-      // The demo seed has no exposures: all means every row of the batch, with its identities
+      const after = await counts(db, key);
+      // The demo seed has no exposures in production: all means every row of the batch, with its identities
       // (50 + `slow`) and their Assignment rows; none means no row at all.
       const all = { exposures: BATCH, identities: 51, assignments: 51, exposureCount: BATCH };
       const none = { exposures: 0, identities: 0, assignments: 0, exposureCount: 0 };

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { CreateFeature, CreateProject } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+import { eventually } from '../../test/helpers/eventually.js';
+import { subscribe } from '../../test/helpers/subscriptions.js';
 import { ECHO_MAX } from '../errors/echo.js';
 import { INPUT_JSON_DEPTH_MAX } from './input-integrity.js';
 
@@ -176,6 +178,7 @@ describe.each(databaseKinds)('input integrity on %s', (kind) => {
       // Traits are one flat object: its values are the variables.
       'Query.flags(traits)': () => traitsThrough('flags(identifier: $i, traits: { plan: $h, seats: $n, fixed: "x" }) { name }'),
       'Query.flag(traits)': () => traitsThrough('flag(name: "none", identifier: $i, traits: { plan: $h, seats: $n, fixed: "x" }) { name }'),
+      'Subscription.flagsChanged(traits)': () => subscriptionTraitsThrough('flagsChanged(identifier: $i, traits: { plan: $h, seats: $n, fixed: "x" }) { name }'),
     };
 
     /** A segment (rules given as a literal using $h and $n, or a fixed rule), its id. */
@@ -203,6 +206,25 @@ describe.each(databaseKinds)('input integrity on %s', (kind) => {
       return identity.traits;
     }
 
+    /** The same over GraphQL-over-SSE: the subscription merges its traits once, when it starts. */
+    async function subscriptionTraitsThrough(selection: string): Promise<unknown> {
+      const identifier = unique('live-trait-user');
+      const live = subscribe(server.url, { query: `subscription($i: String!, $h: String, $n: Int) { ${selection} }` }, { ...vars, i: identifier }, asClient());
+      try {
+        const first = await live.next();
+        expect(first.errors).toBeUndefined();
+      } finally {
+        live.close();
+      }
+      // The identity is written beside the stream, not before its first event: wait for it.
+      let traits: unknown;
+      await eventually(async () => {
+        traits = (await server.services.prisma.identity.findFirst({ where: { identifier } }))?.traits;
+        return traits !== undefined;
+      }, { timeoutMs: 10_000, what: 'the subscriber identity to be stored' });
+      return traits;
+    }
+
     it('covers every JSON argument and input field of the schema', async () => {
       const { __schema } = await ok(`{
         __schema { types { name kind
@@ -223,7 +245,7 @@ describe.each(databaseKinds)('input integrity on %s', (kind) => {
 
     for (const [position, write] of Object.entries(cases)) {
       it(`substitutes variables inside literals of ${position}`, async () => {
-        if (position.startsWith('Query.')) {
+        if (position.startsWith('Query.') || position.startsWith('Subscription.')) {
           expect(await write('', '')).toEqual({ plan: 'Hello', seats: 7, fixed: 'x' });
           return;
         }

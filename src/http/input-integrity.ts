@@ -302,25 +302,41 @@ function analysisOf(schema: GraphQLSchema, document: DocumentNode): Analysis {
 // ---------------------------------------------------------------------------------------
 // The plugin
 
+/** The arguments of an execution or a subscription that this plugin reads and may replace. */
+interface OperationArgs {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null;
+  variableValues?: { readonly [name: string]: unknown } | null;
+}
+
+/** Refuses bad input (NUL, lone surrogates, JSON too deep), and moves JSON literals holding variables into variables of their own. */
+function checkAndRewrite(args: OperationArgs, stop: (result: { errors: GraphQLError[] }) => void): undefined {
+  const analysis = analysisOf(args.schema, args.document);
+  const operation = getOperationAST(args.document, args.operationName);
+  const error = analysis.error ?? checkVariables(args.schema, operation, args.variableValues ?? undefined);
+  if (error) {
+    stop({ errors: [error] });
+    return undefined;
+  }
+  const { rewrite } = analysis;
+  if (!rewrite || !operation) return undefined;
+  const { coerced } = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {}, { maxErrors: 1 });
+  // Bad variables: leave the document as it is, execution reports them.
+  if (!coerced) return undefined;
+  const values: Record<string, unknown> = { ...args.variableValues };
+  for (const literal of rewrite.literals) values[literal.name] = valueFromAST(literal.node, literal.type, coerced);
+  args.document = rewrite.document;
+  args.variableValues = values;
+  return undefined;
+}
+
 /** Checks every operation's input before it runs (see the top of this file). */
 export function useInputIntegrity(): Plugin {
   return {
-    onExecute({ args, setResultAndStopExecution }) {
-      const analysis = analysisOf(args.schema, args.document);
-      const operation = getOperationAST(args.document, args.operationName);
-      const error = analysis.error ?? checkVariables(args.schema, operation, args.variableValues);
-      if (error) return setResultAndStopExecution({ errors: [error] });
-      const { rewrite } = analysis;
-      if (!rewrite || !operation) return undefined;
-      const { coerced } = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {}, { maxErrors: 1 });
-      // Bad variables: leave the document as it is, execution reports them.
-      if (!coerced) return undefined;
-      const values: Record<string, unknown> = { ...args.variableValues };
-      for (const literal of rewrite.literals) values[literal.name] = valueFromAST(literal.node, literal.type, coerced);
-      args.document = rewrite.document;
-      args.variableValues = values;
-      return undefined;
-    },
+    onExecute: ({ args, setResultAndStopExecution }) => checkAndRewrite(args, setResultAndStopExecution),
+    // Subscriptions take the same input (flagsChanged's traits): the same checks, the same rewrite.
+    onSubscribe: ({ args, setResultAndStopExecution }) => checkAndRewrite(args, setResultAndStopExecution),
     onResultProcess({ result, setResult }) {
       if (Symbol.asyncIterator in Object(result)) return;
       // Errors may be frozen (graphql-js freezes some it builds): answer with shortened copies.

@@ -3,7 +3,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, validate } from 'graphql';
+import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, validate } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Caller } from '../auth/credentials.js';
@@ -60,7 +60,10 @@ export function createGraphQLYoga(services: Services): GraphQLYoga {
       documentLimits(services.config),
       introspectionLimit(services.config),
       useInputIntegrity(),
-      useGraphQlJit(),
+      // Queries and mutations only: graphql-jit's compiled subscribe hands a subscription's
+      // resolver the operation's variables instead of its field arguments (flagsChanged with a
+      // literal identifier, or with variables named otherwise, saw none). graphql-js subscribes.
+      useGraphQlJit({}, { enableIf: (args) => getOperationAST(args.document, args.operationName)?.operation !== 'subscription' }),
     ],
     // GraphQL over HTTP names a persisted document by `documentId` too.
     extraParamNames: ['documentId'],
