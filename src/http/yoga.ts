@@ -154,6 +154,12 @@ function limitError(message: string, code: string, status: number): GraphQLError
 
 /** As many as Yoga's parser cache keeps. */
 const PASSED_DOCUMENTS_MAX = 1000;
+/**
+ * Only documents up to this size are remembered: a frontend's operations are small, and a
+ * caller sending large ones (long literals, up to the body limit) must not make the process
+ * hold PASSED_DOCUMENTS_MAX of them.
+ */
+const PASSED_DOCUMENT_CHARS_MAX = 16 * 1024;
 
 /** Refuses oversized documents before Yoga parses, validates, caches or compiles them. */
 function documentLimits(config: Config): Plugin {
@@ -170,6 +176,7 @@ function documentLimits(config: Config): Plugin {
       if (typeof params.query !== 'string' || passed.has(params.query)) return;
       const exceeded = exceededDocumentLimit(params.query, limits);
       if (exceeded) return setResult({ errors: [limitError(exceeded.message, 'QUERY_TOO_LARGE', 400)] });
+      if (params.query.length > PASSED_DOCUMENT_CHARS_MAX) return;
       if (passed.size >= PASSED_DOCUMENTS_MAX) passed.clear();
       passed.add(params.query);
     },
