@@ -3,7 +3,8 @@
 // loads it with autocannon at 50 connections, stops it (the profile is written on exit) and
 // sums the samples of the measured window into the stages of a request:
 //   single: `recordExposure`, one item per request (bench/exposures.ts run (c));
-//   flags:  `flags` for returning identities, 100 features, 20 multivariate (bench/run.ts run (a)).
+//   flags:  `flags` for returning identities, 100 features, 20 multivariate (bench/run.ts run (a));
+//   revalidate: OFREP bulk revalidations answered 304 (bench/run.ts run (r)).
 // Prints a markdown table per scenario; the raw profiles stay in .bench/profiles/ (open them in
 // Chrome DevTools or speedscope for the details).
 //
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { IDENTITIES as EXPOSURE_IDENTITIES, batchBody, seedExposureProject, singleBody, singleOk } from './exposure-load.js';
 import { flagsBody, seedBenchProject, startFlagledger } from './flagledger.js';
 import { runLoad, type LoadResult } from './load.js';
+import { collectEtags, OFREP_BULK_PATH, ofrepBody } from './ofrep.js';
 import { BENCH_DIR, type Child, dropDatabase, freshDatabase, startChild } from './processes.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -51,12 +53,12 @@ export type Stage = (typeof STAGES)[number];
 // second tier (the HTTP stack, Yoga's pipeline) counts what no first-tier frame claims.
 const RULES: [RegExp, Stage][] = [
   [/result-processor\/stringify|fast-json-stringify/, 'serialising the answer'],
-  [/request-parser|src\/http\/body/, 'HTTP and body'],
+  [/request-parser|src\/http\/body|src\/openfeature\/routes/, 'HTTP and body'],
   [/graphql\/language\/|graphql\/validation\/|document-limits|parser-and-validation-cache|graphql\/utilities\//, 'GraphQL parse, validate, compile'],
   [/src\/http\/input-integrity/, 'input checks'],
   [/src\/auth\//, 'auth'],
   [/src\/exposures\/store|@prisma\/|src\/generated\/prisma|\/pg\/|\/pg-protocol\/|\/pg-pool\/|\/pg-types\/|postgres-|src\/db\//, 'statement (Prisma, pg)'],
-  [/src\/engine\/|src\/evaluation\/|src\/exposures\/(catalog|normalise|service)|src\/identities\/|node:crypto/, 'catalog and evaluation'],
+  [/src\/engine\/|src\/evaluation\/|src\/openfeature\/(service|normalise)|src\/exposures\/(catalog|normalise|service)|src\/identities\/|node:crypto/, 'catalog and evaluation'],
   [/graphql\/execution\/|graphql-jit|@graphql-tools\/executor|@pothos\/|src\/schema\/|graphql\.ts$|graphql\/[^/]+\.ts$/, 'GraphQL execution'],
   [/pino|thread-stream|sonic-boom/, 'logging'],
 ];
@@ -208,6 +210,21 @@ const SCENARIOS: Record<string, Scenario> = {
     measure: (url, headers) =>
       runLoad({ title: 'flags', url, headers, connections: CONNECTIONS, duration: DURATION, vary: () => ({ body: randomFlagsBody() }), verifyBody: (body) => body.startsWith('{"data":{"flags":[{') }),
   },
+  // bench/run.ts (r): OFREP bulk revalidations answered 304, for returning identities.
+  revalidate: {
+    title: 'OFREP revalidation (304)',
+    async start(profilerArgs) {
+      const { server, cleanup } = await flagledger('revalidate', profilerArgs);
+      const project = await seedBenchProject(server.url, 100, 20);
+      return { child: server.child, url: server.url, headers: { 'x-api-key': project.environmentKey }, cleanup };
+    },
+    async warm(url, headers) {
+      revalidationEtags = await collectEtags(url, headers['x-api-key'], FLAG_IDENTITIES, (n) => `user-${n}`);
+      await runLoad({ title: 'warm-up', url: `${url}${OFREP_BULK_PATH}`, headers, connections: CONNECTIONS, duration: WARMUP, vary: revalidation, status: 304 });
+    },
+    measure: (url, headers) =>
+      runLoad({ title: 'revalidate', url: `${url}${OFREP_BULK_PATH}`, headers, connections: CONNECTIONS, duration: DURATION, vary: revalidation, verifyBody: (body) => body === '', status: 304 }),
+  },
   // bench/run.ts (b), for comparison stage by stage.
   baseline: {
     title: 'bare Yoga + Pothos, 100 × 5',
@@ -222,6 +239,12 @@ const SCENARIOS: Record<string, Scenario> = {
     measure: (url) =>
       runLoad({ title: 'baseline', url, connections: CONNECTIONS, duration: DURATION, vary: () => ({ body: BASELINE_BODY() }), verifyBody: (body) => body.startsWith('{"data":{"items":[{') }),
   },
+};
+
+let revalidationEtags: string[] = [];
+const revalidation = () => {
+  const n = Math.floor(Math.random() * FLAG_IDENTITIES);
+  return { body: ofrepBody(`user-${n}`), headers: { 'if-none-match': revalidationEtags[n] } };
 };
 
 const BASELINE_BODY = () =>
