@@ -9,8 +9,14 @@
 // that each wait for their response (closed loop). loadtest's `--rps` times each request from its
 // actual send, opens a connection per request unless told otherwise, and buckets latencies by
 // whole milliseconds. The percentiles here are exact: every latency is kept (rate × duration values).
+//
+// The generator runs in a process of its own, started for the run with only the requests to send:
+// in the benchmark's process, a garbage collection of what earlier runs left (autocannon's results,
+// ETags) would stall the sending and count as the server's latency.
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 
 export interface OpenLoopSpec {
   title: string;
@@ -45,7 +51,28 @@ export interface OpenLoopResult {
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
+/** What the generator's process is given: the spec with every request made beforehand. */
+type GeneratorSpec = Omit<OpenLoopSpec, 'vary'> & { requests: { path?: string; body?: string }[] };
+
+/** Runs the load from a fresh process of its own (see the top of this file). */
 export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
+  const { vary, ...rest } = spec;
+  const total = Math.round(spec.rate * spec.durationSeconds);
+  const input: GeneratorSpec = { ...rest, requests: Array.from({ length: total }, (_, n) => vary(n)) };
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--generator'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  child.stdin.end(JSON.stringify(input));
+  const code = await exited;
+  if (code !== 0) throw new Error(`the load generator exited with ${code}: ${output.slice(0, 500)}`);
+  return JSON.parse(output) as OpenLoopResult;
+}
+
+async function generate(spec: GeneratorSpec): Promise<OpenLoopResult> {
   const target = new URL(spec.url);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
   const total = Math.round(spec.rate * spec.durationSeconds);
@@ -67,7 +94,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
       if (completed + failures === total) resolve();
     };
     const send = (n: number, intended: number) => {
-      const { path, body } = spec.vary(n);
+      const { path, body } = spec.requests[n];
       const req = request(
         {
           agent,
@@ -119,4 +146,18 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
     max: measured.length === 0 ? Number.NaN : measured[measured.length - 1],
     maxSendLag,
   };
+}
+
+if (process.argv[2] === '--generator') {
+  let input = '';
+  process.stdin.setEncoding('utf8').on('data', (chunk: string) => (input += chunk));
+  process.stdin.on('end', () => {
+    generate(JSON.parse(input) as GeneratorSpec).then(
+      (result) => process.stdout.write(JSON.stringify(result)),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
 }
