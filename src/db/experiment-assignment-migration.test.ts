@@ -1,36 +1,23 @@
 // The migration that keeps assignment per experiment iteration fills it from the exposures
 // already stamped with an iteration, as the exposure statement would have.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { databaseKinds, emptyDatabase, type TestDatabase } from '../../test/helpers/databases.js';
-import { defaultMigrationsDir, migrate, readMigrations } from './migrator.js';
+import { databaseBefore, databaseKinds, insertBaseRows, type TestDatabase } from '../../test/helpers/databases.js';
+import { migrate } from './migrator.js';
 
 const MIGRATION = '20261216000000_experiment_assignments';
 
 describe.each(databaseKinds)('the experiment assignment migration on %s', (kind) => {
   const opened: TestDatabase[] = [];
-  const dirs: string[] = [];
   afterAll(async () => {
     for (const database of opened) await database.dispose();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('backfills one row per iteration and identity: first by (exposedAt, id), keys with their counts', async () => {
-    const database = await emptyDatabase(kind);
+    const database = await databaseBefore(kind, MIGRATION);
     opened.push(database);
-    const before = mkdtempSync(join(tmpdir(), 'flagledger-iterations-'));
-    dirs.push(before);
-    const names = readMigrations().map((m) => m.name);
-    for (const name of names.slice(0, names.indexOf(MIGRATION))) cpSync(join(defaultMigrationsDir, name), join(before, name), { recursive: true });
-    await migrate(database.db, { migrationsDir: before });
 
     const ids = await database.db.withSession(async (s) => {
-      const q = async (sql: string, params: unknown[] = []) => Number((await s.query<{ id: number | string }>(sql, params))[0]?.id);
-      const project = await q(`INSERT INTO "Project" (name, "updatedAt") VALUES ('p', now()) RETURNING id`);
-      const env = await q(`INSERT INTO "Environment" ("projectId", name, key, "updatedAt") VALUES ($1, 'e', 'env_x', now()) RETURNING id`, [project]);
-      const feature = await q(`INSERT INTO "Feature" ("projectId", name, "initialValue", "updatedAt") VALUES ($1, 'f', '1', now()) RETURNING id`, [project]);
+      const { environment: env, feature, insertId: q } = await insertBaseRows(s);
       const experiment = await q(`INSERT INTO "Experiment" ("environmentId", "featureId", name, status, "updatedAt") VALUES ($1, $2, 'x', 'STOPPED', now()) RETURNING id`, [env, feature]);
       for (const number of [1, 2]) {
         await s.query(
@@ -58,7 +45,7 @@ describe.each(databaseKinds)('the experiment assignment migration on %s', (kind)
       return { experiment, ann, bob, annFirst, bobFirst, annSecond };
     });
 
-    expect((await migrate(database.db)).applied).toEqual(names.slice(names.indexOf(MIGRATION)));
+    expect((await migrate(database.db)).applied).toEqual(database.pending);
     const rows = await database.db.withSession((s) =>
       s.query(
         `SELECT "experimentId", iteration, "identityId", "firstVariantKey", "firstExposedAt" AS "firstAt", "firstExposureId"::int AS "firstId",

@@ -1,36 +1,23 @@
 // The migration that makes exposures reference their option by (id, key) applies to a database
 // that already holds exposures whose option's key was changed under them.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { databaseKinds, emptyDatabase, type TestDatabase } from '../../test/helpers/databases.js';
-import { defaultMigrationsDir, migrate, readMigrations } from './migrator.js';
+import { databaseBefore, databaseKinds, insertBaseRows, type TestDatabase } from '../../test/helpers/databases.js';
+import { migrate } from './migrator.js';
 
 const GUARD = '20261201100000_exposure_option_key_guard';
 
 describe.each(databaseKinds)('the option key guard migration on %s', (kind) => {
   const opened: TestDatabase[] = [];
-  const dirs: string[] = [];
   afterAll(async () => {
     for (const database of opened) await database.dispose();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('re-points or unlinks exposures whose option no longer has their key, then guards', async () => {
-    const database = await emptyDatabase(kind);
+    const database = await databaseBefore(kind, GUARD);
     opened.push(database);
-    const before = mkdtempSync(join(tmpdir(), 'flagledger-guard-'));
-    dirs.push(before);
-    const names = readMigrations().map((m) => m.name);
-    for (const name of names.slice(0, names.indexOf(GUARD))) cpSync(join(defaultMigrationsDir, name), join(before, name), { recursive: true });
-    await migrate(database.db, { migrationsDir: before });
 
     const ids = await database.db.withSession(async (s) => {
-      const q = async (sql: string, params: unknown[] = []) => Number((await s.query<{ id: number | string }>(sql, params))[0]?.id);
-      const project = await q(`INSERT INTO "Project" (name, "updatedAt") VALUES ('p', now()) RETURNING id`);
-      const env = await q(`INSERT INTO "Environment" ("projectId", name, key, "updatedAt") VALUES ($1, 'e', 'env_x', now()) RETURNING id`, [project]);
-      const feature = await q(`INSERT INTO "Feature" ("projectId", name, "initialValue", "updatedAt") VALUES ($1, 'f', '1', now()) RETURNING id`, [project]);
+      const { environment: env, feature, insertId: q } = await insertBaseRows(s);
       const option = (key: string, priority: number) =>
         q(`INSERT INTO "MultivariateOption" ("featureId", key, value, priority, "updatedAt") VALUES ($1, $2, '1', $3, now()) RETURNING id`, [feature, key, priority]);
       const renamed = await option('old', 1);
@@ -50,7 +37,7 @@ describe.each(databaseKinds)('the option key guard migration on %s', (kind) => {
     });
 
     // The guard and every migration after it.
-    expect((await migrate(database.db)).applied).toEqual(names.slice(names.indexOf(GUARD)));
+    expect((await migrate(database.db)).applied).toEqual(database.pending);
     const rows = await database.db.withSession((s) =>
       s.query<{ id: number; optionId: number | null; variantKey: string }>(`SELECT id::int, "optionId", "variantKey" FROM "Exposure" ORDER BY id`),
     );
