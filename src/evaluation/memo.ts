@@ -1,0 +1,101 @@
+// What `flags` evaluated for an identity, remembered until its config or the identity changes,
+// so that a returning identity's request runs no engine call (no segment matching, no md5 of
+// the multivariate splits, no new flag objects to collect).
+//
+// Exactness comes from object identity, not from timers: an entry answers only for the same
+// EvaluationConfig object (the config cache hands out a new one after every change announced
+// here or by another process, and after its TTL) and the same KnownIdentity object (the
+// identity store hands out a new one whenever the stored traits or overrides may have changed:
+// a trait-changing request, an override change bumping the environment's generation, the
+// once-a-minute lastSeenAt write).
+//
+// Memory: at most MEMO_MAX identities, and their flags are shared: equal results of a feature
+// under one config (most identities get the same answer for most features) are one object.
+import type { EvaluationConfig } from './config.js';
+import type { KnownIdentity } from './identities.js';
+import type { EvaluatedFlag, ServedVariant } from './service.js';
+
+/** Shared by every request that gets it: nobody may change these arrays or their objects. */
+export interface Evaluated {
+  flags: EvaluatedFlag[];
+  /** The multivariate flags among them served with a variant key (for recordExposures). */
+  served: ServedVariant[];
+}
+
+/** Identities remembered per process: each costs its two arrays of pointers (about 1 KB for 100 features). */
+export const MEMO_MAX = 20_000;
+/** Distinct results kept per feature for sharing; beyond that a result is used unshared. */
+const SHARED_PER_FEATURE = 16;
+
+interface Entry {
+  config: EvaluationConfig;
+  identity: KnownIdentity;
+  evaluated: Evaluated;
+}
+
+/** A flag result, and what recordExposures records for it when it is served with a variant. */
+export interface SharedFlag {
+  flag: EvaluatedFlag;
+  served: ServedVariant | undefined;
+}
+
+export class EvaluationMemo {
+  private readonly entries = new Map<string, Entry>();
+  private readonly anonymous = new WeakMap<EvaluationConfig, Evaluated>();
+  /** Per config and feature (config order), the distinct results seen. */
+  private readonly shared = new WeakMap<EvaluationConfig, SharedFlag[][]>();
+
+  constructor(private readonly max = MEMO_MAX) {}
+
+  /** What was evaluated for this identity (undefined: no identity) under this config, if remembered. */
+  get(config: EvaluationConfig, identity: KnownIdentity | undefined, key: string | undefined): Evaluated | undefined {
+    if (!identity || key === undefined) return this.anonymous.get(config);
+    const entry = this.entries.get(key);
+    return entry && entry.config === config && entry.identity === identity ? entry.evaluated : undefined;
+  }
+
+  set(config: EvaluationConfig, identity: KnownIdentity | undefined, key: string | undefined, evaluated: Evaluated): void {
+    if (!identity || key === undefined) {
+      this.anonymous.set(config, evaluated);
+      return;
+    }
+    // Re-inserting moves the key to the end: the first keys are the least recently evaluated.
+    this.entries.delete(key);
+    this.entries.set(key, { config, identity, evaluated });
+    if (this.entries.size > this.max) {
+      let excess = this.entries.size - Math.floor(this.max * 0.9);
+      for (const oldest of this.entries.keys()) {
+        if (excess-- <= 0) break;
+        this.entries.delete(oldest);
+      }
+    }
+  }
+
+  /** The one object for a result equal to `candidate` of feature `index` under `config`. */
+  share(config: EvaluationConfig, index: number, candidate: SharedFlag): SharedFlag {
+    let byFeature = this.shared.get(config);
+    if (!byFeature) this.shared.set(config, (byFeature = []));
+    const seen = (byFeature[index] ??= []);
+    for (const known of seen) if (sameResult(known.flag, candidate.flag)) return known;
+    if (seen.length < SHARED_PER_FEATURE) seen.push(candidate);
+    return candidate;
+  }
+
+  /** Forgets every identity (tests; memory). */
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** Equal as `flags` serves them (values by reference: they come from the config). */
+function sameResult(a: EvaluatedFlag, b: EvaluatedFlag): boolean {
+  return (
+    a.name === b.name &&
+    a.enabled === b.enabled &&
+    a.value === b.value &&
+    a.reason === b.reason &&
+    a.variant === b.variant &&
+    a.metadata === b.metadata &&
+    a.experiment === b.experiment
+  );
+}
