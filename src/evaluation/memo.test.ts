@@ -5,6 +5,9 @@ import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+import type { EvaluationConfig } from './config.js';
+import type { KnownIdentity } from './identities.js';
+import { EvaluationMemo } from './memo.js';
 
 const CreateProject = graphql(`
   mutation MemoCreateProject($input: CreateProjectInput!) {
@@ -202,4 +205,25 @@ describe.each(databaseKinds)('remembered evaluations on %s', (kind) => {
       }
     });
   }
+});
+
+describe('EvaluationMemo bound', () => {
+  // Only object identity matters to the memo: bare objects stand for configs and identities.
+  const config = {} as EvaluationConfig;
+  const identity = (identifier: string) => ({ id: 1, identifier, traits: {}, overrides: new Map() }) as KnownIdentity;
+  const evaluated = (n: number) => ({ flags: Array.from({ length: n }, () => ({ name: 'f', enabled: true, value: null, reason: 'DEFAULT', variant: null })), served: [] });
+
+  it('holds at most its number of flags, forgetting the least recently evaluated identities first', () => {
+    const memo = new EvaluationMemo(1_000);
+    const identities = Array.from({ length: 12 }, (_, i) => identity(`u${i}`));
+    identities.forEach((one, i) => memo.set(config, one, `1:u${i}`, evaluated(100)));
+    const kept = identities.filter((one, i) => memo.get(config, one, `1:u${i}`) !== undefined);
+    expect(kept.length * 100).toBeLessThanOrEqual(1_000);
+    expect(kept.length).toBeGreaterThanOrEqual(8);
+    expect(memo.get(config, identities[11], '1:u11')).toBeDefined();
+    expect(memo.get(config, identities[0], '1:u0')).toBeUndefined();
+    // Another config object, or another identity object under the same key, is not answered.
+    expect(memo.get({} as EvaluationConfig, identities[11], '1:u11')).toBeUndefined();
+    expect(memo.get(config, identity('u11'), '1:u11')).toBeUndefined();
+  });
 });

@@ -9,8 +9,10 @@
 // a trait-changing request, an override change bumping the environment's generation, the
 // once-a-minute lastSeenAt write).
 //
-// Memory: at most MEMO_MAX identities, and their flags are shared: equal results of a feature
-// under one config (most identities get the same answer for most features) are one object.
+// Memory: at most MEMO_FLAGS_MAX flags remembered in all (20,000 identities of an environment
+// of 100 features), and the flag objects are shared: equal results of a feature under one
+// config (most identities get the same answer for most features) are one object, so an
+// identity costs about its arrays of pointers.
 import type { EvaluationConfig } from './config.js';
 import type { KnownIdentity } from './identities.js';
 import type { EvaluatedFlag, ServedVariant } from './service.js';
@@ -22,13 +24,14 @@ export interface Evaluated {
   served: ServedVariant[];
 }
 
-/** Identities remembered per process: each costs its two arrays of pointers (about 1 KB for 100 features). */
-export const MEMO_MAX = 20_000;
+/** Flags remembered per process, over all identities (8 bytes each, plus about 100 bytes per identity). */
+export const MEMO_FLAGS_MAX = 2_000_000;
 /** Distinct results kept per feature for sharing; beyond that a result is used unshared. */
 const SHARED_PER_FEATURE = 16;
 
 interface Entry {
-  config: EvaluationConfig;
+  /** The config's serial: an entry must not keep an old config (its prepared engine) alive. */
+  config: number;
   identity: KnownIdentity;
   evaluated: Evaluated;
 }
@@ -41,17 +44,21 @@ export interface SharedFlag {
 
 export class EvaluationMemo {
   private readonly entries = new Map<string, Entry>();
+  /** Flags held by `entries`. */
+  private flagCount = 0;
   private readonly anonymous = new WeakMap<EvaluationConfig, Evaluated>();
+  private readonly serials = new WeakMap<EvaluationConfig, number>();
+  private nextSerial = 0;
   /** Per config and feature (config order), the distinct results seen. */
   private readonly shared = new WeakMap<EvaluationConfig, SharedFlag[][]>();
 
-  constructor(private readonly max = MEMO_MAX) {}
+  constructor(private readonly maxFlags = MEMO_FLAGS_MAX) {}
 
   /** What was evaluated for this identity (undefined: no identity) under this config, if remembered. */
   get(config: EvaluationConfig, identity: KnownIdentity | undefined, key: string | undefined): Evaluated | undefined {
     if (!identity || key === undefined) return this.anonymous.get(config);
     const entry = this.entries.get(key);
-    return entry && entry.config === config && entry.identity === identity ? entry.evaluated : undefined;
+    return entry && entry.config === this.serials.get(config) && entry.identity === identity ? entry.evaluated : undefined;
   }
 
   set(config: EvaluationConfig, identity: KnownIdentity | undefined, key: string | undefined, evaluated: Evaluated): void {
@@ -60,15 +67,30 @@ export class EvaluationMemo {
       return;
     }
     // Re-inserting moves the key to the end: the first keys are the least recently evaluated.
-    this.entries.delete(key);
-    this.entries.set(key, { config, identity, evaluated });
-    if (this.entries.size > this.max) {
-      let excess = this.entries.size - Math.floor(this.max * 0.9);
-      for (const oldest of this.entries.keys()) {
-        if (excess-- <= 0) break;
-        this.entries.delete(oldest);
-      }
+    this.forget(key);
+    if (evaluated.flags.length > this.maxFlags) return;
+    this.entries.set(key, { config: this.serialOf(config), identity, evaluated });
+    this.flagCount += evaluated.flags.length;
+    if (this.flagCount <= this.maxFlags) return;
+    // Down to 90%: evictions come in batches, not on every new identity.
+    const target = this.maxFlags * 0.9;
+    for (const oldest of this.entries.keys()) {
+      if (this.flagCount <= target) break;
+      this.forget(oldest);
     }
+  }
+
+  private serialOf(config: EvaluationConfig): number {
+    let serial = this.serials.get(config);
+    if (serial === undefined) this.serials.set(config, (serial = ++this.nextSerial));
+    return serial;
+  }
+
+  private forget(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.flagCount -= entry.evaluated.flags.length;
   }
 
   /** The one object for a result equal to `candidate` of feature `index` under `config`. */
@@ -81,9 +103,10 @@ export class EvaluationMemo {
     return candidate;
   }
 
-  /** Forgets every identity (tests; memory). */
+  /** Forgets every identity. */
   clear(): void {
     this.entries.clear();
+    this.flagCount = 0;
   }
 }
 
