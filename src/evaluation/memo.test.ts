@@ -5,6 +5,7 @@ import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
+import type { FlagResult } from '../engine/index.js';
 import type { EvaluationConfig } from './config.js';
 import type { KnownIdentity } from './identities.js';
 import { EvaluationMemo } from './memo.js';
@@ -214,7 +215,7 @@ describe('EvaluationMemo bound', () => {
   const evaluated = (n: number) => ({ flags: Array.from({ length: n }, () => ({ name: 'f', enabled: true, value: null, reason: 'DEFAULT', variant: null })), served: [] });
 
   it('holds at most its number of flags, forgetting the least recently evaluated identities first', () => {
-    const memo = new EvaluationMemo(1_000);
+    const memo = new EvaluationMemo<FlagResult, never>(1_000);
     const identities = Array.from({ length: 12 }, (_, i) => identity(`u${i}`));
     identities.forEach((one, i) => memo.set(config, one, `1:u${i}`, evaluated(100)));
     const kept = identities.filter((one, i) => memo.get(config, one, `1:u${i}`) !== undefined);

@@ -13,15 +13,18 @@
 // of 100 features), and the flag objects are shared: equal results of a feature under one
 // config (most identities get the same answer for most features) are one object, so an
 // identity costs about its arrays of pointers.
+import type { FlagResult } from '../engine/index.js';
 import type { EvaluationConfig } from './config.js';
 import type { KnownIdentity } from './identities.js';
-import type { EvaluatedFlag, ServedVariant } from './service.js';
+
+/** A flag as `flags` serves it (service.ts's EvaluatedFlag; generic here, as service.ts uses this module). */
+type MemoFlag = FlagResult & { experiment?: unknown };
 
 /** Shared by every request that gets it: nobody may change these arrays or their objects. */
-export interface Evaluated {
-  flags: EvaluatedFlag[];
+export interface Evaluated<F extends MemoFlag, S> {
+  flags: F[];
   /** The multivariate flags among them served with a variant key (for recordExposures). */
-  served: ServedVariant[];
+  served: S[];
 }
 
 /** Flags remembered per process, over all identities (8 bytes each, plus about 100 bytes per identity). */
@@ -29,39 +32,39 @@ export const MEMO_FLAGS_MAX = 2_000_000;
 /** Distinct results kept per feature for sharing; beyond that a result is used unshared. */
 const SHARED_PER_FEATURE = 16;
 
-interface Entry {
+interface Entry<F extends MemoFlag, S> {
   /** The config's serial: an entry must not keep an old config (its prepared engine) alive. */
   config: number;
   identity: KnownIdentity;
-  evaluated: Evaluated;
+  evaluated: Evaluated<F, S>;
 }
 
 /** A flag result, and what recordExposures records for it when it is served with a variant. */
-export interface SharedFlag {
-  flag: EvaluatedFlag;
-  served: ServedVariant | undefined;
+export interface SharedFlag<F extends MemoFlag, S> {
+  flag: F;
+  served: S | undefined;
 }
 
-export class EvaluationMemo {
-  private readonly entries = new Map<string, Entry>();
+export class EvaluationMemo<F extends MemoFlag, S> {
+  private readonly entries = new Map<string, Entry<F, S>>();
   /** Flags held by `entries`. */
   private flagCount = 0;
-  private readonly anonymous = new WeakMap<EvaluationConfig, Evaluated>();
+  private readonly anonymous = new WeakMap<EvaluationConfig, Evaluated<F, S>>();
   private readonly serials = new WeakMap<EvaluationConfig, number>();
   private nextSerial = 0;
   /** Per config and feature (config order), the distinct results seen. */
-  private readonly shared = new WeakMap<EvaluationConfig, SharedFlag[][]>();
+  private readonly shared = new WeakMap<EvaluationConfig, SharedFlag<F, S>[][]>();
 
   constructor(private readonly maxFlags = MEMO_FLAGS_MAX) {}
 
   /** What was evaluated for this identity (undefined: no identity) under this config, if remembered. */
-  get(config: EvaluationConfig, identity: KnownIdentity | undefined, key: string | undefined): Evaluated | undefined {
+  get(config: EvaluationConfig, identity: KnownIdentity | undefined, key: string | undefined): Evaluated<F, S> | undefined {
     if (!identity || key === undefined) return this.anonymous.get(config);
     const entry = this.entries.get(key);
     return entry && entry.config === this.serials.get(config) && entry.identity === identity ? entry.evaluated : undefined;
   }
 
-  set(config: EvaluationConfig, identity: KnownIdentity | undefined, key: string | undefined, evaluated: Evaluated): void {
+  set(config: EvaluationConfig, identity: KnownIdentity | undefined, key: string | undefined, evaluated: Evaluated<F, S>): void {
     if (!identity || key === undefined) {
       this.anonymous.set(config, evaluated);
       return;
@@ -94,7 +97,7 @@ export class EvaluationMemo {
   }
 
   /** The one object for a result equal to `candidate` of feature `index` under `config`. */
-  share(config: EvaluationConfig, index: number, candidate: SharedFlag): SharedFlag {
+  share(config: EvaluationConfig, index: number, candidate: SharedFlag<F, S>): SharedFlag<F, S> {
     let byFeature = this.shared.get(config);
     if (!byFeature) this.shared.set(config, (byFeature = []));
     const seen = (byFeature[index] ??= []);
@@ -111,7 +114,7 @@ export class EvaluationMemo {
 }
 
 /** Equal as `flags` serves them (values by reference: they come from the config). */
-function sameResult(a: EvaluatedFlag, b: EvaluatedFlag): boolean {
+function sameResult(a: MemoFlag, b: MemoFlag): boolean {
   return (
     a.name === b.name &&
     a.enabled === b.enabled &&

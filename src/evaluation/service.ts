@@ -99,7 +99,7 @@ export function createEvaluation({
   identities,
   servedVariants,
 }: EvaluationDeps & { servedVariants: ServedVariantSink }): EvaluationService {
-  const memo = new EvaluationMemo();
+  const memo = new EvaluationMemo<EvaluatedFlag, ServedVariant>();
   return {
     async matchedSegmentIds(environmentId, identifier) {
       const [config, stored] = await Promise.all([configs.get(environmentId), identities.stored(environmentId, identifier)]);
