@@ -44,9 +44,13 @@ export function runAudited<T>(scope: AuditScope, work: () => T): T {
     release();
     throw error;
   }
-  if (result instanceof Promise) result.then(release, release);
+  if (isThenable(result)) result.then(release, release);
   else release();
   return result;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /** The action under way here, if any. */

@@ -3,9 +3,10 @@
 import type { EnvironmentRef } from '../auth/environment-keys.js';
 import type { FlagResult, IdentityContext } from '../engine/index.js';
 import type { EvaluationConfigCache } from './cache.js';
-import type { ConfiguredFeature, RunningExperiment, SegmentMetadata } from './config.js';
+import type { ConfiguredFeature, EvaluationConfig, RunningExperiment, SegmentMetadata } from './config.js';
 import type { IdentityStore, KnownIdentity, StoredIdentityOverride } from './identities.js';
 import { checkIdentifier, checkTraits, invalidInput, type Traits } from './inputs.js';
+import { EvaluationMemo } from './memo.js';
 
 /** A flag, with the experiment running on its feature (experiments). */
 export type EvaluatedFlag = FlagResult & { experiment?: RunningExperiment };
@@ -98,6 +99,7 @@ export function createEvaluation({
   identities,
   servedVariants,
 }: EvaluationDeps & { servedVariants: ServedVariantSink }): EvaluationService {
+  const memo = new EvaluationMemo<EvaluatedFlag, ServedVariant>();
   return {
     async matchedSegmentIds(environmentId, identifier) {
       const [config, stored] = await Promise.all([configs.get(environmentId), identities.stored(environmentId, identifier)]);
@@ -120,24 +122,24 @@ export function createEvaluation({
           : [configOrPromise, identityOrPromise];
       if (!config) return [];
 
-      const evaluation = config.engine.forIdentity(identity ? identityContext(identity) : null);
-      const flags: EvaluatedFlag[] = [];
-      const served: ServedVariant[] = [];
-      const named = name === undefined ? undefined : config.featuresByName.get(name);
-      const features = name === undefined ? config.features : named ? [named] : [];
-      for (const feature of features) {
-        const engineFlag = evaluation.flag(feature.name);
-        if (!engineFlag) continue;
-        const flag = withIdentityOverride(engineFlag, feature, identity?.overrides);
-        flags.push(feature.experiment ? { ...flag, experiment: feature.experiment } : flag);
-        if (feature.multivariate && flag.variant !== null) {
-          served.push({ featureId: feature.featureId, optionId: feature.optionIdByVariantKey.get(flag.variant) ?? null, variantKey: flag.variant });
-        }
+      let evaluated = name === undefined ? memo.get(config, identity, identity && memoKey(environment.environmentId, identity.identifier)) : undefined;
+      if (!evaluated) {
+        const flags: EvaluatedFlag[] = [];
+        const served: ServedVariant[] = [];
+        evaluateFeatures(config, identity ? identityContext(identity) : null, identity?.overrides, name, (feature, index, flag) => {
+          const candidate = { flag: feature.experiment ? { ...flag, experiment: feature.experiment } : flag, served: servedVariant(feature, flag) };
+          // The full list is remembered: its flags are shared with other identities' equal ones.
+          const shared = name === undefined ? memo.share(config, index, candidate) : candidate;
+          flags.push(shared.flag);
+          if (shared.served) served.push(shared.served);
+        });
+        evaluated = { flags, served };
+        if (name === undefined) memo.set(config, identity, identity && memoKey(environment.environmentId, identity.identifier), evaluated);
       }
-      if (request.recordExposures && identity && served.length > 0) {
-        await servedVariants.recordServedVariants(environment, { id: identity.id, identifier: identity.identifier }, served);
+      if (request.recordExposures && identity && evaluated.served.length > 0) {
+        await servedVariants.recordServedVariants(environment, { id: identity.id, identifier: identity.identifier }, evaluated.served);
       }
-      return flags;
+      return evaluated.flags;
     },
 
     async evaluateContext(environment, context, name) {
@@ -155,21 +157,51 @@ export function createEvaluation({
         configVersion: config.version,
         overrides: overridesText(overrides),
         flags() {
-          const evaluation = config.engine.forIdentity(identifier === undefined ? null : { identifier, traits: traits ?? {} });
-          const named = name === undefined ? undefined : config.featuresByName.get(name);
-          const features = name === undefined ? config.features : named ? [named] : [];
           const flags: ContextFlag[] = [];
-          for (const feature of features) {
-            const engineFlag = evaluation.flag(feature.name);
-            if (!engineFlag) continue;
-            const flag = withIdentityOverride(engineFlag, feature, overrides);
+          evaluateFeatures(config, identifier === undefined ? null : { identifier, traits: traits ?? {} }, overrides, name, (feature, _index, flag) => {
             flags.push({ flag, multivariate: feature.multivariate, experiment: feature.experiment ?? undefined });
-          }
+          });
           return flags;
         },
       };
     },
   };
+}
+
+/**
+ * The one evaluation of a config's features (all of them, or only `name`'s) for an identity
+ * context and its overrides: `flags`, `flag`, live flags and OFREP all evaluate through here.
+ */
+function evaluateFeatures(
+  config: EvaluationConfig,
+  context: IdentityContext | null,
+  overrides: ReadonlyMap<number, StoredIdentityOverride> | undefined,
+  name: string | undefined,
+  each: (feature: ConfiguredFeature, index: number, flag: FlagResult) => void,
+): void {
+  const evaluation = config.engine.forIdentity(context);
+  if (name !== undefined) {
+    const feature = config.featuresByName.get(name);
+    const engineFlag = feature && evaluation.flag(feature.name);
+    if (feature && engineFlag) each(feature, -1, withIdentityOverride(engineFlag, feature, overrides));
+    return;
+  }
+  const { features } = config;
+  for (let index = 0; index < features.length; index++) {
+    const feature = features[index];
+    const engineFlag = evaluation.flag(feature.name);
+    if (engineFlag) each(feature, index, withIdentityOverride(engineFlag, feature, overrides));
+  }
+}
+
+/** What `flags(recordExposures: true)` records for a flag: multivariate ones served with a variant key. */
+function servedVariant(feature: ConfiguredFeature, flag: FlagResult): ServedVariant | undefined {
+  if (!feature.multivariate || flag.variant === null) return undefined;
+  return { featureId: feature.featureId, optionId: feature.optionIdByVariantKey.get(flag.variant) ?? null, variantKey: flag.variant };
+}
+
+function memoKey(environmentId: number, identifier: string): string {
+  return `${environmentId}:${identifier}`;
 }
 
 export const REASON_IDENTITY_OVERRIDE = 'IDENTITY_OVERRIDE';

@@ -6,7 +6,19 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { type DocumentNode, getNamedType, GraphQLError, type GraphQLField, type GraphQLResolveInfo, isListType, isNonNullType, Kind } from 'graphql';
+import {
+  type DocumentNode,
+  getNamedType,
+  GraphQLError,
+  type GraphQLField,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  isInterfaceType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  Kind,
+} from 'graphql';
 import { JSONResolver } from 'graphql-scalars';
 import { authFailure, type AuthScopes, authScopes } from '../auth/scopes.js';
 import { MAX_QUERY_BREADTH } from '../config.js';
@@ -36,7 +48,7 @@ const DEFAULT_PAGE_SIZE = { default: 50, max: 500 };
  */
 function fieldCost(args: Record<string, unknown>, _context: Context, field: GraphQLField<unknown, Context>) {
   const type = getNamedType(field.type).name;
-  if (type.endsWith('Connection') && field.args.some((arg) => arg.name === 'first')) {
+  if (costReadsArguments(field)) {
     const sizes = PAGE_SIZES[type] ?? DEFAULT_PAGE_SIZE;
     const asked = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : sizes.default;
     return { field: 1, multiplier: Math.min(Math.max(asked, 0), sizes.max) };
@@ -44,6 +56,28 @@ function fieldCost(args: Record<string, unknown>, _context: Context, field: Grap
   if (type.endsWith('Edge')) return { field: 1, multiplier: 1 };
   const list = isListType(field.type) || (isNonNullType(field.type) && isListType(field.type.ofType));
   return list ? { field: 1, multiplier: LIST_MULTIPLIER } : 1;
+}
+
+/** Only a connection's page size makes a field's cost depend on its arguments (and so on variables). */
+function costReadsArguments(field: GraphQLField<unknown, Context>): boolean {
+  return getNamedType(field.type).name.endsWith('Connection') && field.args.some((arg) => arg.name === 'first');
+}
+
+/**
+ * Gives every field whose cost does not read its arguments that cost as a number: Pothos
+ * otherwise maps each selected field's arguments (variables included) to call fieldCost on
+ * every request, though the answer is the same each time.
+ */
+export function staticComplexities(schema: GraphQLSchema): GraphQLSchema {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) && !isInterfaceType(type)) continue;
+    for (const field of Object.values(type.getFields())) {
+      const extensions = field.extensions as { complexity?: unknown };
+      if (extensions.complexity !== fieldCost || costReadsArguments(field as GraphQLField<unknown, Context>)) continue;
+      field.extensions = { ...field.extensions, complexity: fieldCost({}, undefined as never, field as GraphQLField<unknown, Context>) };
+    }
+  }
+  return schema;
 }
 
 function complexityError(kind: ComplexityErrorKind, result: Parameters<ComplexityErrorFn>[1]): GraphQLError {

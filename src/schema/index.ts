@@ -9,7 +9,7 @@ import '../tokens/graphql.js';
 import '../analytics/graphql.js';
 import '../exposures/graphql/index.js';
 import { auditMutations } from '../audit/graphql.js';
-import { builder } from './builder.js';
+import { builder, staticComplexities } from './builder.js';
 import './nodes.js';
 
 builder.queryField('viewer', (t) =>
@@ -29,5 +29,6 @@ builder.queryField('viewer', (t) =>
 );
 
 
-// Every mutation runs in an audit scope: its admin writes record who changed what.
-export const schema = auditMutations(builder.toSchema({ sortSchema: true }));
+// Every mutation runs in an audit scope: its admin writes record who changed what. Costs that
+// no argument changes are computed once.
+export const schema = auditMutations(staticComplexities(builder.toSchema({ sortSchema: true })));
