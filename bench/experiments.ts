@@ -250,8 +250,18 @@ async function main(): Promise<void> {
     let n: Totals | undefined;
     for (let round = 1; round <= ROUNDS; round++) {
       log(`round ${round}/${ROUNDS}: (e) under experiments, then (n) without; ${SLICE_REQUESTS} requests each`);
-      const slice = (side: 'on' | 'off', title: string) =>
-        runLoad({ title, url, headers, connections: CONNECTIONS, amount: SLICE_REQUESTS, vary: () => ({ body: batchBody(side, `${title}${round}`) }), verifyBody: ok });
+      // Timed from the start to the last response: autocannon notices the end of an `amount` run
+      // only at its next 1-second sample, so its own duration is whole seconds (a slice lasts a few).
+      const slice = async (side: 'on' | 'off', title: string): Promise<LoadResult> => {
+        const started = performance.now();
+        let last = started;
+        const verifyBody = (body: string) => {
+          last = performance.now();
+          return ok(body);
+        };
+        const result = await runLoad({ title, url, headers, connections: CONNECTIONS, amount: SLICE_REQUESTS, vary: () => ({ body: batchBody(side, `${title}${round}`) }), verifyBody });
+        return { ...result, durationSeconds: (last - started) / 1000 };
+      };
       // Alternate which side goes first, so that a drift in load hits both alike.
       if (round % 2) {
         e = add(e, await slice('on', 'e'));
