@@ -15,9 +15,9 @@
 // Concurrency: ON CONFLICT DO UPDATE locks the conflicting row and, under READ COMMITTED,
 // merges with its latest committed version, so concurrent batches for one identity each add
 // their own exposures. Every step writes its rows in a fixed order (identifier; eventId;
-// feature, identity) and the steps run one after the other (each reads a sorted or aggregated
-// result of the previous one), so two statements lock shared rows in the same order and cannot
-// deadlock; a deadlock or serialization failure reported anyway is retried.
+// iteration, identity; feature, identity) and the steps run one after the other, so two
+// statements lock shared rows in the same order and cannot deadlock; a deadlock or
+// serialization failure reported anyway is retried.
 //
 // ExposureWriter merges the writes of concurrent requests into one statement while earlier
 // statements are in flight: a commit (a WAL flush) per request is what limits single-exposure
@@ -336,8 +336,9 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
       FROM inserted WHERE "experimentId" IS NOT NULL GROUP BY 1, 2, 3, 4
     ),
     iteration_merged AS MATERIALIZED (
-      -- Computed by the main query (see its WHERE), before any Assignment row is locked: what
-      -- runs while those locks are held (until commit) is what concurrent batches queue behind.
+      -- Computed by the main query (see its WHERE), before any ExperimentAssignment or Assignment
+      -- row is locked: what runs while those are held (until commit) is what concurrent batches
+      -- of the same identities queue behind.
       SELECT "experimentId", "iteration", "identityId",
              (array_agg("key" ORDER BY "firstAt", "firstId"))[1] AS "firstVariantKey", min("firstAt") AS "firstExposedAt",
              (array_agg("firstId" ORDER BY "firstAt", "firstId"))[1] AS "firstExposureId", max("lastAt") AS "lastExposedAt",
@@ -346,8 +347,9 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
     ),
     iteration_assignment AS (
       -- Assignment per iteration, exact with the stamped exposures: the first by (exposedAt, id)
-      -- as a recount orders them, whichever statement commits first. An identity's rows here are
-      -- locked only after its Assignment row (same identity, same feature): no new lock cycle.
+      -- as a recount orders them, whichever statement commits first. PostgreSQL runs the
+      -- unreferenced data-modifying CTEs in reverse order, so these rows are locked (in key order)
+      -- before any Assignment row (in key order): two ordered phases, no lock cycle.
       INSERT INTO "ExperimentAssignment" AS a ("experimentId", "iteration", "identityId", "firstVariantKey", "firstExposedAt",
                                                "firstExposureId", "lastExposedAt", "exposureCount", "variantKeys", "variantExposures",
                                                "createdAt", "updatedAt")
