@@ -15,9 +15,9 @@
 // Concurrency: ON CONFLICT DO UPDATE locks the conflicting row and, under READ COMMITTED,
 // merges with its latest committed version, so concurrent batches for one identity each add
 // their own exposures. Every step writes its rows in a fixed order (identifier; eventId;
-// feature, identity) and the steps run one after the other (each reads a sorted or aggregated
-// result of the previous one), so two statements lock shared rows in the same order and cannot
-// deadlock; a deadlock or serialization failure reported anyway is retried.
+// iteration, identity; feature, identity) and the steps run one after the other, so two
+// statements lock shared rows in the same order and cannot deadlock; a deadlock or
+// serialization failure reported anyway is retried.
 //
 // ExposureWriter merges the writes of concurrent requests into one statement while earlier
 // statements are in flight: a commit (a WAL flush) per request is what limits single-exposure
@@ -240,6 +240,15 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
     else if (row.receivedAt > entry.seenAt) entry.seenAt = row.receivedAt;
   }
   const wanted = [...seen.values()];
+  const featureOf = new Map<string, { environmentId: number; featureId: number }>();
+  let earliest = rows[0].exposedAt;
+  let latest = rows[0].exposedAt;
+  for (const row of rows) {
+    featureOf.set(`${row.environmentId}:${row.featureId}`, { environmentId: row.environmentId, featureId: row.featureId });
+    if (row.exposedAt < earliest) earliest = row.exposedAt;
+    if (row.exposedAt > latest) latest = row.exposedAt;
+  }
+  const features = [...featureOf.values()];
   return Prisma.sql`
     WITH input AS MATERIALIZED (
       -- Exposure ids are taken here, in item order, inside the statement that inserts them.
@@ -270,6 +279,13 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
         FOR NO KEY UPDATE SKIP LOCKED)
     ),
     identity AS (SELECT id, "environmentId", identifier FROM known UNION ALL SELECT * FROM created),
+    iterations AS MATERIALIZED (
+      -- The iterations of the rows' features that overlap the rows' exposedAt range: read once.
+      SELECT xe."environmentId", xe."featureId", xi."experimentId", xi.number AS iteration, xi."startedAt", xi."stoppedAt"
+      FROM "Experiment" xe JOIN "ExperimentIteration" xi ON xi."experimentId" = xe.id
+      WHERE (xe."environmentId", xe."featureId") IN (SELECT * FROM unnest(${features.map((f) => f.environmentId)}::int[], ${features.map((f) => f.featureId)}::int[]))
+        AND xi."startedAt" <= ${latest}::timestamptz AND (xi."stoppedAt" IS NULL OR xi."stoppedAt" > ${earliest}::timestamptz)
+    ),
     inserted AS (
       INSERT INTO "Exposure" AS e ("id", "environmentId", "featureId", "optionId", "variantKey", "identityId", "exposedAt",
                                    "receivedAt", "eventId", "source", "matchesAssignment", "experimentId", "iteration",
@@ -278,13 +294,13 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
              i."receivedAt", i."eventId", i.source, i."matchesAssignment", x."experimentId", x.iteration,
              i."receivedAt", i."receivedAt"
       FROM input i JOIN identity n ON n."environmentId" = i."environmentId" AND n.identifier = i.identifier
-      -- The iteration of the feature's experiment in the environment running at exposedAt, if any.
+      -- The iteration of the feature's experiment in the environment running at exposedAt, if
+      -- any: among the statement's few candidate iterations (iterations), not an index lookup per row.
       LEFT JOIN LATERAL (
-        SELECT xi."experimentId", xi.number AS iteration
-        FROM "Experiment" xe JOIN "ExperimentIteration" xi ON xi."experimentId" = xe.id
-        WHERE xe."environmentId" = i."environmentId" AND xe."featureId" = i."featureId"
-          AND xi."startedAt" <= i."exposedAt" AND (xi."stoppedAt" IS NULL OR i."exposedAt" < xi."stoppedAt")
-        ORDER BY xi."startedAt" DESC LIMIT 1
+        SELECT r."experimentId", r.iteration FROM iterations r
+        WHERE r."environmentId" = i."environmentId" AND r."featureId" = i."featureId"
+          AND r."startedAt" <= i."exposedAt" AND (r."stoppedAt" IS NULL OR i."exposedAt" < r."stoppedAt")
+        ORDER BY r."startedAt" DESC LIMIT 1
       ) x ON true
       ORDER BY i."environmentId", i."eventId", i.id
       ON CONFLICT ("environmentId", "eventId") DO NOTHING
@@ -319,7 +335,10 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
              min("exposedAt") AS "firstAt", (array_agg(id ORDER BY "exposedAt", id))[1] AS "firstId", max("exposedAt") AS "lastAt"
       FROM inserted WHERE "experimentId" IS NOT NULL GROUP BY 1, 2, 3, 4
     ),
-    iteration_merged AS (
+    iteration_merged AS MATERIALIZED (
+      -- Computed by the main query (see its WHERE), before any ExperimentAssignment or Assignment
+      -- row is locked: what runs while those are held (until commit) is what concurrent batches
+      -- of the same identities queue behind.
       SELECT "experimentId", "iteration", "identityId",
              (array_agg("key" ORDER BY "firstAt", "firstId"))[1] AS "firstVariantKey", min("firstAt") AS "firstExposedAt",
              (array_agg("firstId" ORDER BY "firstAt", "firstId"))[1] AS "firstExposureId", max("lastAt") AS "lastExposedAt",
@@ -328,8 +347,9 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
     ),
     iteration_assignment AS (
       -- Assignment per iteration, exact with the stamped exposures: the first by (exposedAt, id)
-      -- as a recount orders them, whichever statement commits first. An identity's rows here are
-      -- locked only after its Assignment row (same identity, same feature): no new lock cycle.
+      -- as a recount orders them, whichever statement commits first. PostgreSQL runs the
+      -- unreferenced data-modifying CTEs in reverse order, so these rows are locked (in key order)
+      -- before any Assignment row (in key order): two ordered phases, no lock cycle.
       INSERT INTO "ExperimentAssignment" AS a ("experimentId", "iteration", "identityId", "firstVariantKey", "firstExposedAt",
                                                "firstExposureId", "lastExposedAt", "exposureCount", "variantKeys", "variantExposures",
                                                "createdAt", "updatedAt")
@@ -344,13 +364,20 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
         "firstExposedAt" = LEAST(a."firstExposedAt", EXCLUDED."firstExposedAt"),
         "lastExposedAt" = GREATEST(a."lastExposedAt", EXCLUDED."lastExposedAt"),
         "exposureCount" = a."exposureCount" + EXCLUDED."exposureCount",
-        "variantKeys" = ARRAY(SELECT k FROM unnest(a."variantKeys" || EXCLUDED."variantKeys") AS u(k) GROUP BY 1 ORDER BY k COLLATE "C"),
-        "variantExposures" = ARRAY(SELECT sum(n)::int FROM unnest(a."variantKeys" || EXCLUDED."variantKeys", a."variantExposures" || EXCLUDED."variantExposures") AS u(k, n)
-                                   GROUP BY k ORDER BY k COLLATE "C"),
+        -- The usual case, one key already recorded, without a subquery: keys unchanged, its count added.
+        "variantKeys" = CASE WHEN EXCLUDED."variantKeys" <@ a."variantKeys" THEN a."variantKeys"
+                             ELSE ARRAY(SELECT k FROM unnest(a."variantKeys" || EXCLUDED."variantKeys") AS u(k) GROUP BY 1 ORDER BY k COLLATE "C") END,
+        "variantExposures" = CASE WHEN cardinality(EXCLUDED."variantKeys") = 1 AND EXCLUDED."variantKeys"[1] = ANY (a."variantKeys")
+                                  THEN a."variantExposures"[:array_position(a."variantKeys", EXCLUDED."variantKeys"[1]) - 1]
+                                       || (a."variantExposures"[array_position(a."variantKeys", EXCLUDED."variantKeys"[1])] + EXCLUDED."variantExposures"[1])
+                                       || a."variantExposures"[array_position(a."variantKeys", EXCLUDED."variantKeys"[1]) + 1:]
+                                  ELSE ARRAY(SELECT sum(n)::int FROM unnest(a."variantKeys" || EXCLUDED."variantKeys", a."variantExposures" || EXCLUDED."variantExposures") AS u(k, n)
+                                             GROUP BY k ORDER BY k COLLATE "C") END,
         "updatedAt" = EXCLUDED."updatedAt"
     )
     SELECT i.item, i.id, i.id IN (SELECT id FROM inserted) AS inserted, n.id AS "identityId",
            s."experimentId", s."iteration"
     FROM input i JOIN identity n ON n."environmentId" = i."environmentId" AND n.identifier = i.identifier
-    LEFT JOIN inserted s ON s.id = i.id`;
+    LEFT JOIN inserted s ON s.id = i.id
+    WHERE (SELECT count(*) FROM iteration_merged) >= 0`;
 }
