@@ -177,13 +177,24 @@ interface Pending {
 }
 
 /**
- * Writes exposures with at most `maxInFlight` statements at a time; what arrives meanwhile
- * waits and goes out merged into the next statement. An idle writer sends at once (no added
- * latency). A merged statement that fails is retried request by request, so that one
- * request's failure is its own.
+ * A statement is sent beside others in flight only when it carries at least this many rows;
+ * smaller ones wait for the statement in flight and go out merged. A statement costs about the
+ * same whatever its size up to this (a commit, the plan's start, a round trip, `pg`'s work on
+ * both sides), so under a load of single reports one statement in flight at a time, carrying
+ * all that arrived meanwhile, costs the database and this process the least per report; batches
+ * still run side by side.
+ */
+const OVERLAP_MIN_ROWS = 64;
+
+/**
+ * Writes exposures with at most `maxInFlight` statements at a time, a second one only once
+ * OVERLAP_MIN_ROWS rows are waiting; what arrives meanwhile waits and goes out merged into the
+ * next statement. An idle writer sends at once (no added latency). A merged statement that
+ * fails is retried request by request, so that one request's failure is its own.
  */
 export class ExposureWriter {
   private queue: Pending[] = [];
+  private queuedRows = 0;
   private inFlight = 0;
   /** Statements sent (tests, benchmarks). */
   statements = 0;
@@ -200,12 +211,13 @@ export class ExposureWriter {
     if (rows.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.queue.push({ rows, resolve, reject });
+      this.queuedRows += rows.length;
       this.pump();
     });
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0 && (this.inFlight === 0 || this.queuedRows >= OVERLAP_MIN_ROWS)) {
       let size = 0;
       let take = 0;
       while (take < this.queue.length && (take === 0 || size + this.queue[take].rows.length <= this.maxRowsPerStatement)) {
@@ -213,6 +225,7 @@ export class ExposureWriter {
         take++;
       }
       const group = this.queue.splice(0, take);
+      this.queuedRows -= size;
       this.inFlight++;
       void this.flush(group).finally(() => {
         this.inFlight--;
