@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { dropDatabase, freshDatabase, startChild } from './processes.js';
+import { dropDatabase, freshDatabase, scratchName, startChild } from './processes.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const EXPOSURES = Number(process.env.BENCH_EXPOSURES ?? 1_000_000);
@@ -98,7 +98,7 @@ async function loadData(url: string): Promise<{ environmentId: number; featureNa
 
 function databaseUrl(name: string): string {
   const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  url.pathname = `/${scratchName(name)}`;
   return url.toString();
 }
 

@@ -3,8 +3,7 @@
 // whole job the server does (identities upserted, exposures inserted with the eventId
 // conflict check, Assignment merged) atomically, and returns the number of exposures written.
 import type pg from 'pg';
-import { Prisma } from '../src/generated/prisma/client.js';
-import { exposureQuery, exposureStatement, type ExposureRow, jsonRows } from '../src/exposures/store.js';
+import { exposureParameters, exposureQuery, exposureText, type ExposureRow, FIRST_ROW_PARAMETER } from '../src/exposures/store.js';
 import type { Item } from './exposure-load.js';
 
 export interface RawContext {
@@ -48,26 +47,10 @@ export function toRows(context: RawContext, items: Item[]): ExposureRow[] {
   });
 }
 
-/**
- * The rows as a relation (item, "environmentId", ...): one array parameter per column. The
- * server's statement takes jsonRows instead.
- */
-function unnestRows(rows: ExposureRow[]): Prisma.Sql {
-  const column = <T>(pick: (row: ExposureRow) => T) => rows.map(pick);
-  return Prisma.sql`
-    SELECT * FROM unnest(
-      ${rows.map((_, index) => index)}::int[], ${column((r) => r.environmentId)}::int[], ${column((r) => r.featureId)}::int[],
-      ${column((r) => r.optionId)}::int[], ${column((r) => r.variantKey)}::text[], ${column((r) => r.identifier)}::text[],
-      ${column((r) => r.exposedAt)}::timestamptz[], ${column((r) => r.receivedAt)}::timestamptz[], ${column((r) => r.eventId)}::text[],
-      ${column((r) => r.source)}::"ExposureSource"[], ${column((r) => r.matchesAssignment)}::bool[]
-    ) AS t(item, "environmentId", "featureId", "optionId", "variantKey", identifier, "exposedAt", "receivedAt", "eventId", source, "matchesAssignment")`;
-}
-
-/** The server's statement (src/exposures/store.ts) with one array parameter per column (unnest). */
+/** The server's statement (src/exposures/store.ts): one array parameter per column (unnest). */
 const cteUnnest: RawBatch = async (client, context, items) => {
-  const rows = toRows(context, items);
-  const statement = exposureStatement(rows, unnestRows(rows));
-  const { rows: result } = await client.query<{ inserted: boolean }>(statement.text, statement.values as unknown[]);
+  const { text, values } = exposureQuery(toRows(context, items));
+  const { rows: result } = await client.query<{ inserted: boolean }>(text, values);
   return result.filter((r) => r.inserted).length;
 };
 
@@ -169,30 +152,34 @@ const transactionUnnest: RawBatch = async (client, context, items) => {
 /** The server's statement, with the rows as one multi-row VALUES list instead of unnest arrays. */
 const cteValues: RawBatch = async (client, context, items) => {
   const rows = toRows(context, items);
-  const values = Prisma.sql`
-    SELECT * FROM (VALUES ${Prisma.join(
-      rows.map(
-        (r, i) =>
-          Prisma.sql`(${i}::int, ${r.environmentId}::int, ${r.featureId}::int, ${r.optionId}::int, ${r.variantKey}::text, ${r.identifier}::text,
-            ${r.exposedAt}::timestamptz, ${r.receivedAt}::timestamptz, ${r.eventId}::text, ${r.source}::"ExposureSource", ${r.matchesAssignment}::bool)`,
-      ),
-    )}) AS t(item, "environmentId", "featureId", "optionId", "variantKey", identifier, "exposedAt", "receivedAt", "eventId", source, "matchesAssignment")`;
-  const statement = exposureStatement(rows, values);
-  const { rows: result } = await client.query<{ inserted: boolean }>(statement.text, statement.values as unknown[]);
+  const values: unknown[] = exposureParameters(rows);
+  const param = (value: unknown, type: string) => `$${values.push(value)}::${type}`;
+  const tuples = rows.map(
+    (r, i) =>
+      `(${param(i, 'int')}, ${param(r.environmentId, 'int')}, ${param(r.featureId, 'int')}, ${param(r.optionId, 'int')}, ${param(r.variantKey, 'text')}, ` +
+      `${param(r.identifier, 'text')}, ${param(r.exposedAt, 'timestamptz')}, ${param(r.receivedAt, 'timestamptz')}, ${param(r.eventId, 'text')}, ` +
+      `${param(r.source, '"ExposureSource"')}, ${param(r.matchesAssignment, 'bool')})`,
+  );
+  const relation = `SELECT * FROM (VALUES ${tuples.join(', ')})
+    AS t(item, "environmentId", "featureId", "optionId", "variantKey", identifier, "exposedAt", "receivedAt", "eventId", source, "matchesAssignment")`;
+  const { rows: result } = await client.query<{ inserted: boolean }>(exposureText(relation), values);
   return result.filter((r) => r.inserted).length;
 };
 
-/** The server's own statement: the rows as one JSON parameter (json_to_recordset). */
+/** The server's statement with the rows as one JSON parameter (json_to_recordset). */
+const JSON_ROWS = `
+    SELECT * FROM json_to_recordset($${FIRST_ROW_PARAMETER}::json) AS t(item int, "environmentId" int, "featureId" int, "optionId" int, "variantKey" text,
+      identifier text, "exposedAt" timestamptz, "receivedAt" timestamptz, "eventId" text, source "ExposureSource", "matchesAssignment" bool)`;
 const cteJson: RawBatch = async (client, context, items) => {
   const rows = toRows(context, items);
-  const statement = exposureStatement(rows, jsonRows(rows));
-  const { rows: result } = await client.query<{ inserted: boolean }>(statement.text, statement.values as unknown[]);
+  const json = JSON.stringify(rows.map((r, item) => ({ item, ...r })));
+  const { rows: result } = await client.query<{ inserted: boolean }>(exposureText(JSON_ROWS), [...exposureParameters(rows), json]);
   return result.filter((r) => r.inserted).length;
 };
 
 export const RAW_VARIANTS: Record<string, RawBatch> = {
-  "one statement, json_to_recordset (the server's SQL)": cteJson,
-  'one statement, unnest arrays': cteUnnest,
+  "one statement, unnest arrays (the server's SQL)": cteUnnest,
+  'one statement, json_to_recordset': cteJson,
   'transaction of 5 statements, unnest arrays': transactionUnnest,
   'one statement, multi-row VALUES': cteValues,
 };

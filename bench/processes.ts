@@ -65,8 +65,15 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * BENCH_DATABASE_SUFFIX is appended to every scratch database's name: runs from several
+ * checkouts against one PostgreSQL then do not drop each other's databases.
+ */
+export const scratchName = (name: string) => name + (process.env.BENCH_DATABASE_SUFFIX ?? '');
+
 /** Drops and creates a scratch database on the server `adminUrl` points at; returns its URL. */
-export async function freshDatabase(adminUrl: string, name: string): Promise<string> {
+export async function freshDatabase(adminUrl: string, scratch: string): Promise<string> {
+  const name = scratchName(scratch);
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
@@ -80,7 +87,8 @@ export async function freshDatabase(adminUrl: string, name: string): Promise<str
   return url.toString();
 }
 
-export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+export async function dropDatabase(adminUrl: string, scratch: string): Promise<void> {
+  const name = scratchName(scratch);
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {

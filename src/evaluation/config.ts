@@ -27,6 +27,11 @@ export interface ConfiguredFeature {
   value: unknown;
   /** The experiment running on the feature here, with its iteration (Flag.experiment). */
   experiment: RunningExperiment | null;
+  /**
+   * A segment or an identity overrides the feature here: an identity's flag may then depend on
+   * its stored traits or overrides; otherwise its identifier alone decides.
+   */
+  overridden: boolean;
 }
 
 export interface RunningExperiment {
@@ -71,6 +76,8 @@ interface StateRow {
   name: string | null;
   enabled: boolean | null;
   value: unknown;
+  /** An identity of this environment has an override of the feature. */
+  identityOverrides: boolean;
 }
 
 interface OptionRow {
@@ -110,7 +117,9 @@ export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: 
     prisma.$queryRaw<StateRow[]>`
       SELECT e."key" AS "environmentKey", e."name" AS "environmentName",
              fs."id" AS "stateId", f."id" AS "featureId", f."name", fs."enabled",
-             CASE WHEN fs."id" IS NULL THEN NULL WHEN fs."value" IS NULL THEN f."initialValue" ELSE fs."value" END AS "value"
+             CASE WHEN fs."id" IS NULL THEN NULL WHEN fs."value" IS NULL THEN f."initialValue" ELSE fs."value" END AS "value",
+             EXISTS (SELECT FROM "IdentityOverride" io JOIN "Identity" i ON i."id" = io."identityId"
+                     WHERE io."featureId" = f."id" AND i."environmentId" = e."id") AS "identityOverrides"
       FROM "Environment" e
       LEFT JOIN ("FeatureState" fs JOIN "Feature" f ON f."id" = fs."featureId" AND f."archivedAt" IS NULL)
         ON fs."environmentId" = e."id"
@@ -152,7 +161,10 @@ export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: 
   // The other statements are ordered; these two are sorted here so the digest is stable.
   states.sort((a, b) => (a.stateId ?? 0) - (b.stateId ?? 0));
   experiments.sort((a, b) => a.id - b.id);
-  return { ...buildEvaluationConfig(environmentId, states, options, segments, overrides, experiments), version: digestOf([states, options, segments, overrides, experiments]) };
+  // Which features identities override is not part of the version: each identity's own
+  // overrides are part of its answers (ContextEvaluation.overrides), others' change nothing.
+  const digested = states.map(({ identityOverrides: _, ...state }) => state);
+  return { ...buildEvaluationConfig(environmentId, states, options, segments, overrides, experiments), version: digestOf([digested, options, segments, overrides, experiments]) };
 }
 
 /** sha256 of the rows as JSON (jsonb values come back with their keys in a fixed order). */
@@ -177,6 +189,7 @@ function buildEvaluationConfig(
     else optionsByFeature.set(option.featureId, [option]);
   }
 
+  const segmentOverridden = new Set(overrideRows.map((override) => override.featureId));
   const featureContexts: Record<string, FeatureContext> = {};
   const features: ConfiguredFeature[] = [];
   for (const row of states) {
@@ -205,6 +218,7 @@ function buildEvaluationConfig(
       optionIdByVariantKey,
       value: row.value ?? null,
       experiment: experimentByFeature.get(row.featureId) ?? null,
+      overridden: row.identityOverrides || segmentOverridden.has(row.featureId),
     });
   }
   // Code-point order, the same on every server whatever its locale.

@@ -81,7 +81,9 @@ export function createAssignments({ configs, identities }: EvaluationDeps): Assi
       const assigned = new Map<number, string | null>();
       const config = await configs.get(environmentId);
       if (!config) return assigned;
-      const stored = await identities.stored(environmentId, identifier);
+      // Stored traits and overrides can change only an overridden feature's answer: for the
+      // others the identifier decides, and nothing is read.
+      const stored = featureIds.some((id) => config.featuresById.get(id)?.overridden) ? await identities.stored(environmentId, identifier) : undefined;
       const evaluation = config.engine.forIdentity(stored ? identityContext(stored) : { identifier });
       for (const featureId of featureIds) {
         const feature = config.featuresById.get(featureId);

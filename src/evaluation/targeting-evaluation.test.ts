@@ -228,6 +228,31 @@ describe.each(databaseKinds)('targeted evaluation on %s', (kind) => {
     }
   });
 
+  it('checks exposures of a feature nothing overrides here without reading the identity, and reads it for one an identity overrides', async () => {
+    const plain = await feature([{ key: 'a', defaultWeight: 100 }, { key: 'b', defaultWeight: 0 }]);
+    const overridden = await feature([{ key: 'a', defaultWeight: 100 }, { key: 'b', defaultWeight: 0 }]);
+    const identifier = unique('reader');
+    expect(await flag(server, plain.name, identifier, { plan: 'pro' })).toMatchObject({ variant: 'a' });
+    const { setIdentityOverride } = await server.data(SetIdentityOverride, {
+      input: { environmentId: production.id, identifier, feature: overridden.name, enabled: true, value: 'mine' },
+    });
+    if (setIdentityOverride.__typename !== 'SetIdentityOverridePayload') throw new Error(JSON.stringify(setIdentityOverride));
+    // Another process, which has seen neither the identity nor its override.
+    const fresh = await startTestServer(kind, { database: server.database, keepDatabase: true });
+    try {
+      const record = async (name: string) =>
+        (await fresh.data(RecordExposure, { input: { feature: name, identifier, variantKey: 'a' } }, { environmentKey: production.key })).recordExposure;
+      const before = fresh.counters.identityReads;
+      expect(await record(plain.name)).toMatchObject({ exposure: { variantKey: 'a', matchesAssignment: true } });
+      expect(fresh.counters.identityReads).toBe(before);
+      // The identity's override serves no variant: only its stored row says so.
+      expect(await record(overridden.name)).toMatchObject({ exposure: { variantKey: 'a', matchesAssignment: false } });
+      expect(fresh.counters.identityReads).toBe(before + 1);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('lets an identity override beat every segment, at once and until removed', async () => {
     const f = await feature();
     const s = await segment([{ type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: 'pro' }] }]);

@@ -376,6 +376,34 @@ describe.each(databaseKinds)('recording exposures on %s', (kind) => {
     }
   });
 
+  it('sends small writes that arrive while a statement is in flight as one statement, a large one beside it', async () => {
+    const writer = new ExposureWriter(prisma(), 5);
+    const row = (identifier: string) => ({
+      environmentId,
+      featureId,
+      optionId: null,
+      variantKey: 'control',
+      identifier,
+      exposedAt: new Date(),
+      receivedAt: new Date(),
+      eventId: null,
+      source: 'CLIENT' as const,
+      matchesAssignment: false,
+    });
+    const first = writer.write([row('group-0')]);
+    const small = Array.from({ length: 10 }, (_, i) => writer.write([row(`group-${i + 1}`)]));
+    // Room for five statements, but ten single rows wait for the one in flight.
+    expect(writer.statements).toBe(1);
+    const large = writer.write(Array.from({ length: 64 }, (_, i) => row(`group-large-${i}`)));
+    // Enough rows to be worth a statement of their own: the waiting ones go out with them, now.
+    expect(writer.statements).toBe(2);
+    const written = await Promise.all([first, ...small, large]);
+    expect(writer.statements).toBe(2);
+    expect(written.map((w) => w.length)).toEqual([1, ...small.map(() => 1), 64]);
+    expect(written.flat().every((w) => w.exposure !== undefined)).toBe(true);
+    expect(await prisma().identity.count({ where: { environmentId, identifier: { startsWith: 'group-' } } })).toBe(75);
+  });
+
   it('keeps Assignment exact after out-of-order events: a late, earlier event moves the first variant', async () => {
     const at = (minutes: number) => new Date(Date.UTC(2026, 0, 1, 12, minutes)).toISOString();
     const base = { feature: 'checkout_button', identifier: 'ooo' };

@@ -24,7 +24,7 @@
 // reports, and this makes it one per group of them. Each request is still atomic on its own.
 import { createHash } from 'node:crypto';
 import { sqlState } from '../db/sql-state.js';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
 import { IDENTITY_TOUCH_INTERVAL_MS } from '../identities/last-seen.js';
 import type { Exposure, ExposureSource } from '../generated/prisma/client.js';
 
@@ -71,21 +71,56 @@ export type DirectQuery = <Row>(query: { name?: string; text: string; values: un
  */
 const PREPARED_MAX_ROWS = 32;
 
-let preparedText = '';
-let preparedName = '';
-
 /**
- * The statement for the rows as `pg` takes it; named (prepared) when small. The name comes from
- * the text, so a changed statement is prepared anew.
+ * The rows as a relation (item, "environmentId", ... "matchesAssignment"), one array parameter
+ * per column ($10-$19, see exposureText): the text never changes, only the values.
  */
-export function exposureQuery(rows: ExposureRow[]): { name?: string; text: string; values: unknown[] } {
-  const { text, values } = exposureStatement(rows);
-  if (rows.length > PREPARED_MAX_ROWS) return { text, values };
-  if (text !== preparedText) {
-    preparedName = `flagledger_exposures_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
-    preparedText = text;
+const UNNEST_ROWS = `
+    SELECT (u.n - 1)::int AS item, u."environmentId", u."featureId", u."optionId", u."variantKey", u.identifier,
+           u."exposedAt", u."receivedAt", u."eventId", u.source, u."matchesAssignment"
+    FROM unnest($10::int[], $11::int[], $12::int[], $13::text[], $14::text[], $15::timestamptz[], $16::timestamptz[], $17::text[],
+                $18::"ExposureSource"[], $19::bool[])
+      WITH ORDINALITY AS u("environmentId", "featureId", "optionId", "variantKey", identifier, "exposedAt", "receivedAt", "eventId",
+                           source, "matchesAssignment", n)`;
+
+/** The values of UNNEST_ROWS ($10-$19). Times go as ISO text: cheaper for `pg` than a Date. */
+function unnestValues(rows: ExposureRow[]): unknown[] {
+  const n = rows.length;
+  const environmentIds = new Array<number>(n);
+  const featureIds = new Array<number>(n);
+  const optionIds = new Array<number | null>(n);
+  const variantKeys = new Array<string>(n);
+  const identifiers = new Array<string>(n);
+  const exposedAts = new Array<string>(n);
+  const receivedAts = new Array<string>(n);
+  const eventIds = new Array<string | null>(n);
+  const sources = new Array<string>(n);
+  const matches = new Array<boolean>(n);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i];
+    environmentIds[i] = row.environmentId;
+    featureIds[i] = row.featureId;
+    optionIds[i] = row.optionId;
+    variantKeys[i] = row.variantKey;
+    identifiers[i] = row.identifier;
+    exposedAts[i] = row.exposedAt.toISOString();
+    receivedAts[i] = row.receivedAt.toISOString();
+    eventIds[i] = row.eventId;
+    sources[i] = row.source;
+    matches[i] = row.matchesAssignment;
   }
-  return { name: preparedName, text, values };
+  return [environmentIds, featureIds, optionIds, variantKeys, identifiers, exposedAts, receivedAts, eventIds, sources, matches];
+}
+
+/** The statement that writes exposures, for `pg` and Prisma alike: one text, built once. */
+const EXPOSURE_SQL = exposureText(UNNEST_ROWS);
+/** Its name as a prepared statement; from the text, so that a changed statement is prepared anew. */
+const EXPOSURE_STATEMENT_NAME = `flagledger_exposures_${createHash('sha256').update(EXPOSURE_SQL).digest('hex').slice(0, 16)}`;
+
+/** The statement for the rows as `pg` takes it; named (prepared) when small. */
+export function exposureQuery(rows: ExposureRow[]): { name?: string; text: string; values: unknown[] } {
+  const values = [...exposureParameters(rows), ...unnestValues(rows)];
+  return rows.length > PREPARED_MAX_ROWS ? { text: EXPOSURE_SQL, values } : { name: EXPOSURE_STATEMENT_NAME, text: EXPOSURE_SQL, values };
 }
 
 /**
@@ -94,7 +129,8 @@ export function exposureQuery(rows: ExposureRow[]): { name?: string; text: strin
  */
 export async function writeExposures(prisma: PrismaClient, rows: ExposureRow[], direct?: DirectQuery): Promise<WrittenExposure[]> {
   if (rows.length === 0) return [];
-  const send = direct ? () => direct<ResultRow>(exposureQuery(rows)) : () => prisma.$queryRaw<ResultRow[]>(exposureStatement(rows));
+  const query = exposureQuery(rows);
+  const send = direct ? () => direct<ResultRow>(query) : () => prisma.$queryRawUnsafe<ResultRow[]>(query.text, ...query.values);
   let result: ResultRow[];
   for (let attempt = 1; ; attempt++) {
     try {
@@ -141,13 +177,24 @@ interface Pending {
 }
 
 /**
- * Writes exposures with at most `maxInFlight` statements at a time; what arrives meanwhile
- * waits and goes out merged into the next statement. An idle writer sends at once (no added
- * latency). A merged statement that fails is retried request by request, so that one
- * request's failure is its own.
+ * A statement is sent beside others in flight only when it carries at least this many rows;
+ * smaller ones wait for the statement in flight and go out merged. A statement costs about the
+ * same whatever its size up to this (a commit, the plan's start, a round trip, `pg`'s work on
+ * both sides), so under a load of single reports one statement in flight at a time, carrying
+ * all that arrived meanwhile, costs the database and this process the least per report; batches
+ * still run side by side.
+ */
+const OVERLAP_MIN_ROWS = 64;
+
+/**
+ * Writes exposures with at most `maxInFlight` statements at a time, a second one only once
+ * OVERLAP_MIN_ROWS rows are waiting; what arrives meanwhile waits and goes out merged into the
+ * next statement. An idle writer sends at once (no added latency). A merged statement that
+ * fails is retried request by request, so that one request's failure is its own.
  */
 export class ExposureWriter {
   private queue: Pending[] = [];
+  private queuedRows = 0;
   private inFlight = 0;
   /** Statements sent (tests, benchmarks). */
   statements = 0;
@@ -164,12 +211,13 @@ export class ExposureWriter {
     if (rows.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.queue.push({ rows, resolve, reject });
+      this.queuedRows += rows.length;
       this.pump();
     });
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0 && (this.inFlight === 0 || this.queuedRows >= OVERLAP_MIN_ROWS)) {
       let size = 0;
       let take = 0;
       while (take < this.queue.length && (take === 0 || size + this.queue[take].rows.length <= this.maxRowsPerStatement)) {
@@ -177,6 +225,7 @@ export class ExposureWriter {
         take++;
       }
       const group = this.queue.splice(0, take);
+      this.queuedRows -= size;
       this.inFlight++;
       void this.flush(group).finally(() => {
         this.inFlight--;
@@ -212,26 +261,15 @@ export async function exposuresByEventId(prisma: PrismaClient, environmentId: nu
 }
 
 /**
- * The rows as a relation (item, "environmentId", ... "matchesAssignment"), from one JSON parameter:
- * the same plan as one array parameter per column, at half the client CPU through Prisma.
+ * The statement's own parameters ($1-$9 of exposureText): the time, the time before which a
+ * known identity's lastSeenAt is refreshed, the rows' distinct identities as arrays of their
+ * own (the planner then knows how many there are: it would guess 200 for a GROUP BY of the
+ * input, and picks index lookups accordingly), and the rows' features and exposedAt range (the
+ * experiment iterations that can stamp them are read once).
  */
-export function jsonRows(rows: ExposureRow[]): Prisma.Sql {
-  const json = JSON.stringify(rows.map((r, item) => ({ item, ...r })));
-  return Prisma.sql`
-    SELECT * FROM json_to_recordset(${json}::json) AS t(item int, "environmentId" int, "featureId" int, "optionId" int, "variantKey" text,
-      identifier text, "exposedAt" timestamptz, "receivedAt" timestamptz, "eventId" text, source "ExposureSource", "matchesAssignment" bool)`;
-}
-
-/**
- * The statement that writes the rows. `relation` gives them as a relation with the columns of
- * jsonRows; bench/exposures-raw.ts measures other shapes of it through this parameter, so that
- * it measures this very statement.
- */
-export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = jsonRows(rows)): Prisma.Sql {
+export function exposureParameters(rows: ExposureRow[]): unknown[] {
   const now = new Date();
   const stale = new Date(now.getTime() - IDENTITY_TOUCH_INTERVAL_MS);
-  // The distinct identities, as arrays of their own: the planner then knows how many there
-  // are (it would guess 200 for a GROUP BY of the input) and picks index lookups accordingly.
   const seen = new Map<string, { environmentId: number; identifier: string; seenAt: Date }>();
   for (const row of rows) {
     const key = `${row.environmentId}:${row.identifier}`;
@@ -249,14 +287,35 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
     if (row.exposedAt > latest) latest = row.exposedAt;
   }
   const features = [...featureOf.values()];
-  return Prisma.sql`
+  return [
+    now.toISOString(),
+    stale.toISOString(),
+    wanted.map((w) => w.environmentId),
+    wanted.map((w) => w.identifier),
+    wanted.map((w) => w.seenAt.toISOString()),
+    features.map((f) => f.environmentId),
+    features.map((f) => f.featureId),
+    latest.toISOString(),
+    earliest.toISOString(),
+  ];
+}
+
+/** The first parameter of the rows' relation: exposureParameters gives $1-$9. */
+export const FIRST_ROW_PARAMETER = 10;
+
+/**
+ * The statement that writes the rows. `relation` gives them as a relation with the columns of
+ * UNNEST_ROWS from parameter FIRST_ROW_PARAMETER on; bench/exposures-raw.ts measures other
+ * shapes of it through this parameter, so that it measures this very statement.
+ */
+export function exposureText(relation: string): string {
+  return `
     WITH input AS MATERIALIZED (
       -- Exposure ids are taken here, in item order, inside the statement that inserts them.
       SELECT nextval('"Exposure_id_seq"') AS id, t.* FROM (${relation}) AS t
     ),
     wanted AS (
-      SELECT * FROM unnest(${wanted.map((w) => w.environmentId)}::int[], ${wanted.map((w) => w.identifier)}::text[],
-                           ${wanted.map((w) => w.seenAt)}::timestamptz[]) AS w("environmentId", identifier, "seenAt")
+      SELECT * FROM unnest($3::int[], $4::text[], $5::timestamptz[]) AS w("environmentId", identifier, "seenAt")
     ),
     known AS MATERIALIZED (
       -- Identities are never deleted on their own: one visible now stays valid.
@@ -272,10 +331,10 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
     ),
     touched AS (
       -- Never waits: an identity locked by another writer is being seen by it anyway.
-      UPDATE "Identity" n SET "lastSeenAt" = ${now}::timestamptz
+      UPDATE "Identity" n SET "lastSeenAt" = $1::timestamptz
       WHERE n.id IN (
         SELECT s.id FROM "Identity" s
-        WHERE s.id = ANY (ARRAY(SELECT id FROM known WHERE "lastSeenAt" < ${stale}::timestamptz))
+        WHERE s.id = ANY (ARRAY(SELECT id FROM known WHERE "lastSeenAt" < $2::timestamptz))
         FOR NO KEY UPDATE SKIP LOCKED)
     ),
     identity AS (SELECT id, "environmentId", identifier FROM known UNION ALL SELECT * FROM created),
@@ -283,8 +342,8 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
       -- The iterations of the rows' features that overlap the rows' exposedAt range: read once.
       SELECT xe."environmentId", xe."featureId", xi."experimentId", xi.number AS iteration, xi."startedAt", xi."stoppedAt"
       FROM "Experiment" xe JOIN "ExperimentIteration" xi ON xi."experimentId" = xe.id
-      WHERE (xe."environmentId", xe."featureId") IN (SELECT * FROM unnest(${features.map((f) => f.environmentId)}::int[], ${features.map((f) => f.featureId)}::int[]))
-        AND xi."startedAt" <= ${latest}::timestamptz AND (xi."stoppedAt" IS NULL OR xi."stoppedAt" > ${earliest}::timestamptz)
+      WHERE (xe."environmentId", xe."featureId") IN (SELECT * FROM unnest($6::int[], $7::int[]))
+        AND xi."startedAt" <= $8::timestamptz AND (xi."stoppedAt" IS NULL OR xi."stoppedAt" > $9::timestamptz)
     ),
     inserted AS (
       INSERT INTO "Exposure" AS e ("id", "environmentId", "featureId", "optionId", "variantKey", "identityId", "exposedAt",
@@ -319,7 +378,7 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
       INSERT INTO "Assignment" AS a ("environmentId", "featureId", "identityId", "firstVariantKey", "firstExposedAt",
                                      "lastExposedAt", "exposureCount", "variantKeys", "createdAt", "updatedAt")
       SELECT m."environmentId", m."featureId", m."identityId", m."firstVariantKey", m."firstExposedAt", m."lastExposedAt",
-             m."exposureCount", m."variantKeys", ${now}::timestamptz, ${now}::timestamptz
+             m."exposureCount", m."variantKeys", $1::timestamptz, $1::timestamptz
       FROM merged m ORDER BY m."environmentId", m."featureId", m."identityId"
       ON CONFLICT ("environmentId", "featureId", "identityId") DO UPDATE SET
         "firstVariantKey" = CASE WHEN EXCLUDED."firstExposedAt" < a."firstExposedAt" THEN EXCLUDED."firstVariantKey" ELSE a."firstVariantKey" END,
@@ -354,7 +413,7 @@ export function exposureStatement(rows: ExposureRow[], relation: Prisma.Sql = js
                                                "firstExposureId", "lastExposedAt", "exposureCount", "variantKeys", "variantExposures",
                                                "createdAt", "updatedAt")
       SELECT m."experimentId", m."iteration", m."identityId", m."firstVariantKey", m."firstExposedAt", m."firstExposureId",
-             m."lastExposedAt", m."exposureCount", m."variantKeys", m."variantExposures", ${now}::timestamptz, ${now}::timestamptz
+             m."lastExposedAt", m."exposureCount", m."variantKeys", m."variantExposures", $1::timestamptz, $1::timestamptz
       FROM iteration_merged m ORDER BY m."experimentId", m."iteration", m."identityId"
       ON CONFLICT ("experimentId", "iteration", "identityId") DO UPDATE SET
         "firstVariantKey" = CASE WHEN (EXCLUDED."firstExposedAt", EXCLUDED."firstExposureId") < (a."firstExposedAt", a."firstExposureId")
