@@ -77,9 +77,9 @@ const PREPARED_MAX_ROWS = 32;
  */
 const UNNEST_ROWS = `
     SELECT (u.n - 1)::int AS item, u."environmentId", u."featureId", u."optionId", u."variantKey", u.identifier,
-           u."exposedAt", u."receivedAt", u."eventId", u.source, u."matchesAssignment"
+           u."exposedAt", u."receivedAt", u."eventId", u.source::"ExposureSource" AS source, u."matchesAssignment"
     FROM unnest($10::int[], $11::int[], $12::int[], $13::text[], $14::text[], $15::timestamptz[], $16::timestamptz[], $17::text[],
-                $18::"ExposureSource"[], $19::bool[])
+                $18::text[], $19::bool[])
       WITH ORDINALITY AS u("environmentId", "featureId", "optionId", "variantKey", identifier, "exposedAt", "receivedAt", "eventId",
                            source, "matchesAssignment", n)`;
 
