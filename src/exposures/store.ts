@@ -73,7 +73,9 @@ const PREPARED_MAX_ROWS = 32;
 
 /**
  * The rows as a relation (item, "environmentId", ... "matchesAssignment"), one array parameter
- * per column ($10-$19, see exposureText): the text never changes, only the values.
+ * per column ($10-$19, see exposureText): the text never changes, only the values. Sources go
+ * as text[]: PGlite does not know the array type of an enum created after it opened (a fresh
+ * database migrated by this process) and would send the array as plain text.
  */
 const UNNEST_ROWS = `
     SELECT (u.n - 1)::int AS item, u."environmentId", u."featureId", u."optionId", u."variantKey", u.identifier,
