@@ -2,6 +2,7 @@
 // change the flags depend on must show in the very next `flags` answer, whole lists compared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
+import { CreateFeature, CreateProject, RemoveIdentityOverride, SetIdentityOverride, UpdateFeatureState } from '../../test/helpers/documents.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
@@ -9,35 +10,6 @@ import type { FlagResult } from '../engine/index.js';
 import type { EvaluationConfig } from './config.js';
 import type { KnownIdentity } from './identities.js';
 import { EvaluationMemo } from './memo.js';
-
-const CreateProject = graphql(`
-  mutation MemoCreateProject($input: CreateProjectInput!) {
-    createProject(input: $input) {
-      __typename
-      ... on CreateProjectPayload { project { id environments { id name key } } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const CreateFeature = graphql(`
-  mutation MemoCreateFeature($input: CreateFeatureInput!) {
-    createFeature(input: $input) {
-      __typename
-      ... on CreateFeaturePayload { feature { id name } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const UpdateFeatureState = graphql(`
-  mutation MemoUpdateFeatureState($input: UpdateFeatureStateInput!) {
-    updateFeatureState(input: $input) {
-      __typename
-      ... on Error { code message }
-    }
-  }
-`);
 
 const CreateSegment = graphql(`
   mutation MemoCreateSegment($input: CreateSegmentInput!) {
@@ -52,25 +24,6 @@ const CreateSegment = graphql(`
 const SetSegmentOverride = graphql(`
   mutation MemoSetSegmentOverride($input: SetSegmentOverrideInput!) {
     setSegmentOverride(input: $input) {
-      __typename
-      ... on Error { code message }
-    }
-  }
-`);
-
-const SetIdentityOverride = graphql(`
-  mutation MemoSetIdentityOverride($input: SetIdentityOverrideInput!) {
-    setIdentityOverride(input: $input) {
-      __typename
-      ... on SetIdentityOverridePayload { identityOverride { id } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const RemoveIdentityOverride = graphql(`
-  mutation MemoRemoveIdentityOverride($input: RemoveIdentityOverrideInput!) {
-    removeIdentityOverride(input: $input) {
       __typename
       ... on Error { code message }
     }

@@ -1,6 +1,7 @@
 // Segments, segment overrides and identity overrides as `flags` serves them (SPEC.md section 8).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
+import { RemoveIdentityOverride, SetIdentityOverride } from '../../test/helpers/documents.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { databaseId } from '../../test/helpers/ids.js';
@@ -42,25 +43,6 @@ const SetSegmentOverride = graphql(`
     setSegmentOverride(input: $input) {
       __typename
       ... on SetSegmentOverridePayload { segmentOverride { id } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const SetIdentityOverride = graphql(`
-  mutation TevSetIdentityOverride($input: SetIdentityOverrideInput!) {
-    setIdentityOverride(input: $input) {
-      __typename
-      ... on SetIdentityOverridePayload { identityOverride { id } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const RemoveIdentityOverride = graphql(`
-  mutation TevRemoveIdentityOverride($input: RemoveIdentityOverrideInput!) {
-    removeIdentityOverride(input: $input) {
-      __typename
       ... on Error { code message }
     }
   }

@@ -5,29 +5,10 @@ import { ErrorCode, OpenFeature } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
-import { CreateFeature, CreateProject, UpdateFeatureState } from '../../test/helpers/documents.js';
+import { CreateFeature, CreateProject, RemoveIdentityOverride, SetIdentityOverride, UpdateFeatureState } from '../../test/helpers/documents.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { globalId } from '../../test/helpers/ids.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-
-const SetIdentityOverride = graphql(`
-  mutation OfrepSetIdentityOverride($input: SetIdentityOverrideInput!) {
-    setIdentityOverride(input: $input) {
-      __typename
-      ... on SetIdentityOverridePayload { identityOverride { id } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const RemoveIdentityOverride = graphql(`
-  mutation OfrepRemoveIdentityOverride($input: RemoveIdentityOverrideInput!) {
-    removeIdentityOverride(input: $input) {
-      __typename
-      ... on Error { code message }
-    }
-  }
-`);
 
 const IdentityFlags = graphql(`
   query OfrepIdentityFlags($identifier: String) {

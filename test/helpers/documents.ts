@@ -1,5 +1,6 @@
 // GraphQL documents many test files need to set up what they test: a project with its
-// environments, a feature with options and its states, a state change, recorded exposures.
+// environments, a feature with options and its states, a state change, identity overrides,
+// recorded exposures.
 // A file that tests one of these mutations itself keeps its own, fuller document.
 import { graphql } from '../generated/index.js';
 
@@ -54,6 +55,25 @@ export const RecordExposures = graphql(`
         rejected
         results { index status exposure { exposedAt } error { code ... on ValidationError { path } } }
       }
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const SetIdentityOverride = graphql(`
+  mutation SetupSetIdentityOverride($input: SetIdentityOverrideInput!) {
+    setIdentityOverride(input: $input) {
+      __typename
+      ... on SetIdentityOverridePayload { identityOverride { id } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const RemoveIdentityOverride = graphql(`
+  mutation SetupRemoveIdentityOverride($input: RemoveIdentityOverrideInput!) {
+    removeIdentityOverride(input: $input) {
+      __typename
       ... on Error { code message }
     }
   }
