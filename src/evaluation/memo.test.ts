@@ -2,7 +2,7 @@
 // change the flags depend on must show in the very next `flags` answer, whole lists compared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
-import { CreateFeature, CreateProject, RemoveIdentityOverride, SetIdentityOverride, UpdateFeatureState } from '../../test/helpers/documents.js';
+import { CreateFeature, CreateProject, CreateSegment, RemoveIdentityOverride, SetIdentityOverride, SetSegmentOverride, UpdateFeatureState } from '../../test/helpers/documents.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
@@ -10,25 +10,6 @@ import type { FlagResult } from '../engine/index.js';
 import type { EvaluationConfig } from './config.js';
 import type { KnownIdentity } from './identities.js';
 import { EvaluationMemo } from './memo.js';
-
-const CreateSegment = graphql(`
-  mutation MemoCreateSegment($input: CreateSegmentInput!) {
-    createSegment(input: $input) {
-      __typename
-      ... on CreateSegmentPayload { segment { id name } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const SetSegmentOverride = graphql(`
-  mutation MemoSetSegmentOverride($input: SetSegmentOverrideInput!) {
-    setSegmentOverride(input: $input) {
-      __typename
-      ... on Error { code message }
-    }
-  }
-`);
 
 const Flags = graphql(`
   query MemoFlags($identifier: String, $traits: JSON, $recordExposures: Boolean) {

@@ -1,7 +1,7 @@
 // Segments, segment overrides and identity overrides as `flags` serves them (SPEC.md section 8).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
-import { RemoveIdentityOverride, SetIdentityOverride } from '../../test/helpers/documents.js';
+import { CreateSegment, RemoveIdentityOverride, SetIdentityOverride, SetSegmentOverride } from '../../test/helpers/documents.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { databaseId } from '../../test/helpers/ids.js';
@@ -23,26 +23,6 @@ const CreateFeature = graphql(`
     createFeature(input: $input) {
       __typename
       ... on CreateFeaturePayload { feature { id name options { id key } } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const CreateSegment = graphql(`
-  mutation TevCreateSegment($input: CreateSegmentInput!) {
-    createSegment(input: $input) {
-      __typename
-      ... on CreateSegmentPayload { segment { id name } }
-      ... on Error { code message }
-    }
-  }
-`);
-
-const SetSegmentOverride = graphql(`
-  mutation TevSetSegmentOverride($input: SetSegmentOverrideInput!) {
-    setSegmentOverride(input: $input) {
-      __typename
-      ... on SetSegmentOverridePayload { segmentOverride { id } }
       ... on Error { code message }
     }
   }

@@ -3,7 +3,7 @@ import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
 import { CreateProject as NewProject } from '../../test/helpers/documents.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import { ExposureWriter } from './store.js';
+import { type ExposureRow, ExposureWriter } from './store.js';
 
 const RecordOne = graphql(`
   mutation ExposuresTestRecordOne($input: RecordExposureInput!) {
@@ -52,6 +52,19 @@ describe.each(databaseKinds)('recording exposures on %s', (kind) => {
   let key: string;
   let environmentId: number;
   let featureId: number;
+  /** A row as the service hands it to ExposureWriter, for tests that drive the writer directly. */
+  const writerRow = (identifier: string, variantKey = 'control', optionId: number | null = null): ExposureRow => ({
+    environmentId,
+    featureId,
+    optionId,
+    variantKey,
+    identifier,
+    exposedAt: new Date(),
+    receivedAt: new Date(),
+    eventId: null,
+    source: 'CLIENT',
+    matchesAssignment: false,
+  });
   const client = () => ({ environmentKey: key });
   const prisma = () => server.services.prisma;
 
@@ -351,18 +364,7 @@ describe.each(databaseKinds)('recording exposures on %s', (kind) => {
       // queue and go out as one statement, which fails; each is then written on its own.
       const writer = new ExposureWriter(prisma(), 1);
       const options = await prisma().multivariateOption.findMany({ where: { featureId } });
-      const row = (identifier: string, variantKey: string) => ({
-        environmentId,
-        featureId,
-        optionId: options.find((o) => o.key === variantKey)?.id ?? null,
-        variantKey,
-        identifier,
-        exposedAt: new Date(),
-        receivedAt: new Date(),
-        eventId: null,
-        source: 'CLIENT' as const,
-        matchesAssignment: false,
-      });
+      const row = (identifier: string, variantKey: string) => writerRow(identifier, variantKey, options.find((o) => o.key === variantKey)?.id ?? null);
       const first = writer.write([row('merge-1', 'control')]);
       const failing = writer.write([row('merge-2', 'control'), row('boom', 'variant_b')]);
       const third = writer.write([row('merge-3', 'control')]);
@@ -378,18 +380,7 @@ describe.each(databaseKinds)('recording exposures on %s', (kind) => {
 
   it('sends small writes that arrive while a statement is in flight as one statement, a large one beside it', async () => {
     const writer = new ExposureWriter(prisma(), 5);
-    const row = (identifier: string) => ({
-      environmentId,
-      featureId,
-      optionId: null,
-      variantKey: 'control',
-      identifier,
-      exposedAt: new Date(),
-      receivedAt: new Date(),
-      eventId: null,
-      source: 'CLIENT' as const,
-      matchesAssignment: false,
-    });
+    const row = (identifier: string) => writerRow(identifier);
     const first = writer.write([row('group-0')]);
     const small = Array.from({ length: 10 }, (_, i) => writer.write([row(`group-${i + 1}`)]));
     // Room for five statements, but ten single rows wait for the one in flight.

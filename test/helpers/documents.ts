@@ -1,6 +1,6 @@
 // GraphQL documents many test files need to set up what they test: a project with its
-// environments, a feature with options and its states, a state change, identity overrides,
-// recorded exposures.
+// environments, a feature with options and its states, a state change, a segment and its override, identity
+// overrides, recorded exposures.
 // A file that tests one of these mutations itself keeps its own, fuller document.
 import { graphql } from '../generated/index.js';
 
@@ -74,6 +74,26 @@ export const RemoveIdentityOverride = graphql(`
   mutation SetupRemoveIdentityOverride($input: RemoveIdentityOverrideInput!) {
     removeIdentityOverride(input: $input) {
       __typename
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const CreateSegment = graphql(`
+  mutation SetupCreateSegment($input: CreateSegmentInput!) {
+    createSegment(input: $input) {
+      __typename
+      ... on CreateSegmentPayload { segment { id name } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const SetSegmentOverride = graphql(`
+  mutation SetupSetSegmentOverride($input: SetSegmentOverrideInput!) {
+    setSegmentOverride(input: $input) {
+      __typename
+      ... on SetSegmentOverridePayload { segmentOverride { id } }
       ... on Error { code message }
     }
   }
