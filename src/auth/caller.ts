@@ -6,7 +6,10 @@ import type { EnvironmentKeyCache } from './environment-keys.js';
 /** lastUsedAt is informational: refreshed at most this often per token. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-export type ResolveCaller = (headers: Headers) => Promise<Caller>;
+/** What resolving a caller reads of a request's headers: Fetch's Headers, or a plain route's reader (src/http/bridge.ts). */
+export type HeaderReader = Pick<Headers, 'get'>;
+
+export type ResolveCaller = (headers: HeaderReader) => Promise<Caller>;
 
 export function createCallerResolver(deps: { prisma: PrismaClient; environmentKeys: EnvironmentKeyCache }): ResolveCaller {
   const { prisma, environmentKeys } = deps;

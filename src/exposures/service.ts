@@ -27,6 +27,10 @@ export interface BatchResult {
   rejected: number;
 }
 
+/** Where an item's errors point: `recordExposure`'s input itself, or `recordExposures`' item. */
+const singleInputPath = (): (string | number)[] => [];
+const batchItemPath = (index: number): (string | number)[] => ['exposures', index];
+
 /** A batch over the limit: refused whole, nothing written. */
 export class BatchTooLargeError extends AppError {
   declare readonly code: 'BATCH_TOO_LARGE';
@@ -78,7 +82,7 @@ class ExposureRecorder implements ExposureService {
    */
   async record(environment: EnvironmentRef, reports: ExposureReport[], single = false): Promise<BatchResult> {
     if (reports.length > MAX_BATCH_SIZE) throw new BatchTooLargeError(MAX_BATCH_SIZE, reports.length);
-    const pathOf = (index: number) => (single ? [] : ['exposures', index]);
+    const pathOf = single ? singleInputPath : batchItemPath;
     try {
       return await this.recordOnce(environment, reports, pathOf);
     } catch (error) {

@@ -6,7 +6,7 @@ import { exposureExportRoute } from './exposure-export.js';
 import { authFailure, authScopes } from '../auth/scopes.js';
 import type { Services } from '../composition.js';
 import { BodyTooLargeError } from './body.js';
-import { fetchHeaders, sendError, sendInvalidInput, sendJson } from './bridge.js';
+import { headerReader, sendError, sendInvalidInput, sendJson } from './bridge.js';
 import { trackConnections } from './drain.js';
 import { answerExperimentPage } from './experiment-page/page.js';
 import { GRAPHIQL_ASSET_PREFIX, graphiqlAssets } from './graphiql/assets.js';
@@ -39,12 +39,15 @@ export function createApp(services: Services): App {
     res.setHeader('x-content-type-options', 'nosniff');
     const url = new URL(req.url ?? '/', 'http://localhost');
     connections.track(req, res);
-    res.on('close', () => {
-      logger.debug(
-        { method: req.method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
-        'request',
-      );
-    });
+    // Only when it is written: a listener per request is not free at tens of thousands of requests a second.
+    if (logger.isLevelEnabled('debug')) {
+      res.on('close', () => {
+        logger.debug(
+          { method: req.method, path: url.pathname, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+          'request',
+        );
+      });
+    }
     try {
       if (answerCors(req, res, services.config.corsOrigins)) return;
       // Parsers downstream (URLSearchParams, Yoga) would turn bad bytes into U+FFFD silently.
@@ -70,7 +73,7 @@ export function createApp(services: Services): App {
 
   /** Resolves the caller and checks the route's scopes with the GraphQL scope table. */
   async function plainRoute(route: HttpRoute, req: IncomingMessage, res: ServerResponse, request: Omit<RouteContext, 'services' | 'caller'>) {
-    const headers = fetchHeaders(req);
+    const headers = headerReader(req);
     const caller = await services.resolveCaller(route.credentials ? route.credentials(headers, request.url) : headers);
     const granted = authScopes(caller);
     if (!route.scopes.some((scope) => granted[scope])) {

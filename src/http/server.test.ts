@@ -1,5 +1,6 @@
 // The HTTP surface every domain shares: authentication, health, GraphiQL offline, limits,
 // request ids, masked errors and tokens.
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
@@ -138,6 +139,25 @@ describe.each(databaseKinds)('HTTP surface on %s', (kind) => {
       { authorization: `Bearer ${server.adminToken}` },
     );
     expect(response.status).toBe(413);
+    expect(await server.services.prisma.project.count({ where: { name } })).toBe(0);
+  });
+
+  it('stops reading a chunked body (no declared length) once it passes the limit, and changes nothing', async () => {
+    const name = 'y'.repeat(server.services.config.bodyLimitBytes + 1);
+    const body = JSON.stringify({ query: 'mutation($n: String!) { createProject(input: { name: $n }) { __typename } }', variables: { n: name } });
+    const outcome = await new Promise<string>((resolve) => {
+      const target = new URL(`${server.url}/graphql`);
+      const req = request(
+        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.adminToken}` } },
+        (res) => resolve(`status ${res.statusCode}`),
+      );
+      req.on('error', (error: NodeJS.ErrnoException) => resolve(`closed ${error.code ?? error.message}`));
+      // Sent in pieces, as a client streaming a body without Content-Length does.
+      for (let offset = 0; offset < body.length; offset += 16_384) req.write(body.slice(offset, offset + 16_384));
+      req.end();
+    });
+    // The connection is cut where the limit was passed (or the 413 got out first): never executed.
+    expect(outcome).toMatch(/^(status 413|closed (ECONNRESET|EPIPE|socket hang up))$/);
     expect(await server.services.prisma.project.count({ where: { name } })).toBe(0);
   });
 

@@ -2,9 +2,10 @@
 // change notifications the bulk response points at.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { HeaderReader } from '../auth/caller.js';
 import type { Caller } from '../auth/credentials.js';
 import { readBody, BodyTooLargeError } from '../http/body.js';
-import { fetchHeaders, sendJson } from '../http/bridge.js';
+import { headerReader, sendJson } from '../http/bridge.js';
 import type { HttpRoute } from '../http/route.js';
 import { OfrepError } from './errors.js';
 import { ifNoneMatchHits, OFREP_BODY_MAX_BYTES, type OfrepContext, parseEvaluationRequest, parseFlagKey } from './normalise.js';
@@ -21,19 +22,19 @@ const REFETCH_EVENT = `data: ${JSON.stringify({ type: 'refetchEvaluation' })}\n\
  * `X-API-Key`, `X-Environment-Key`), as the shared caller resolution reads it. A bearer secret
  * that is not an environment key stays a bearer token (and is then refused: tokens do not evaluate).
  */
-export function ofrepCredentials(headers: Headers, url: URL): Headers {
-  const mapped = new Headers(headers);
+export function ofrepCredentials(headers: HeaderReader, url: URL): HeaderReader {
   const bearer = /^Bearer\s+(env_\S+)\s*$/i.exec(headers.get('authorization') ?? '');
   const key =
     headers.get('x-environment-key') ??
     headers.get('x-api-key') ??
     bearer?.[1] ??
     (url.pathname === OFREP_EVENTS_PATH ? url.searchParams.get(EVENTS_KEY_PARAM) : null);
-  if (key !== null) {
-    mapped.delete('authorization');
-    mapped.set('x-environment-key', key);
-  }
-  return mapped;
+  if (key === null) return headers;
+  return {
+    get(name) {
+      return name === 'authorization' ? null : name === 'x-environment-key' ? key : headers.get(name);
+    },
+  };
 }
 
 function clientEnvironment(caller: Caller) {
@@ -108,7 +109,7 @@ const bulk: HttpRoute = {
         res.writeHead(304);
         return void res.end();
       }
-      const environmentKey = ofrepCredentials(fetchHeaders(req), url).get('x-environment-key') ?? '';
+      const environmentKey = ofrepCredentials(headerReader(req), url).get('x-environment-key') ?? '';
       sendJson(res, 200, { flags: flags(), eventStreams: [{ type: 'sse', url: eventsUrl(req, environmentKey) }] });
     } catch (error) {
       answerFailure(res, error, logger);

@@ -79,7 +79,9 @@ export function createOpenFeatureService({ evaluation, configChanges, maxStreams
       const etag = `"${hash('sha256', `${configVersion ?? 'none'}\n${overrides}\n${contextFingerprint(context)}`, 'base64url')}"`;
       return {
         etag,
-        flags: () => flags().map((evaluated) => describeFlag(evaluated, hasIdentity, metadata?.(environment, evaluated.flag.name, evaluated.flag.variant))),
+        flags() {
+          return flags().map((evaluated) => describeFlag(evaluated, hasIdentity, metadata?.(environment, evaluated.flag.name, evaluated.flag.variant)));
+        },
       };
     },
 
