@@ -225,8 +225,9 @@ The evaluation config is read in ${STATEMENTS_PER_LOAD} statements per load (fea
 options with their effective weights, the project's segments, the environment's segment overrides with
 their weights, running experiments), whatever the number of features (1 or 100 above); on a warm cache
 none, except one reload when an entry reaches its ${'`CACHE_TTL_SECONDS`'} (30 s) during a run. Identity
-bookkeeping: none for an identity this process saw within the last minute with unchanged traits; otherwise
-one upsert, shared by the requests that arrive together (hence well below 1 per request under load).
+bookkeeping: none for an identity this process saw within the last minute with unchanged traits; past the
+minute, one upsert of its lastSeenAt behind the answer; for a new identity or changed traits one upsert before
+the answer; upserts of requests that arrive together are shared (hence well below 1 per request under load).
 `;
 }
 

@@ -51,6 +51,8 @@ export interface ComposeOptions {
   onIdentityStatement?: () => void;
   /** Sees every identity read statement of evaluation (tests count them). */
   onIdentityRead?: () => void;
+  /** The clock of evaluation's identity bookkeeping (tests move it past lastSeenAt's minute). */
+  identityClock?: () => number;
 }
 
 export function compose(config: Config, db: Database, logger: Logger, options: ComposeOptions = {}): Services {
@@ -62,7 +64,7 @@ export function compose(config: Config, db: Database, logger: Logger, options: C
     return loadEvaluationConfig(prisma, environmentId);
   };
   const configs = new EvaluationConfigCache(load, config.cacheTtlSeconds * 1000);
-  const identities = new IdentityStore(prisma, options.onIdentityStatement, undefined, options.onIdentityRead);
+  const identities = new IdentityStore(prisma, options.onIdentityStatement, options.identityClock, options.onIdentityRead);
   const catalog = new FeatureCatalog(prisma, config.cacheTtlSeconds * 1000);
   configChanges.subscribe((environmentIds) => {
     if (environmentIds) configs.invalidate(environmentIds);

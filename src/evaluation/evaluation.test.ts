@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../../test/generated/index.js';
 import { databaseKinds } from '../../test/helpers/databases.js';
@@ -369,6 +370,75 @@ describe.each(databaseKinds)('flags evaluation on %s', (kind) => {
       expect(assigned.get(checkout.id)).toBe(flag!.variant);
       expect(assigned.has(999_999)).toBe(false);
     }
+  });
+});
+
+describe.each(databaseKinds)('lastSeenAt of a returning identity on %s', (kind) => {
+  let server: TestServer;
+  /** The identity bookkeeping's clock: moved on by the tests, not waited for. */
+  let clock = Date.now();
+  let dev: { key: string; id: number };
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, { identityClock: () => clock });
+    const row = await server.services.prisma.environment.findFirstOrThrow({ where: { project: { name: 'Demo' }, name: 'development' } });
+    dev = { key: row.key, id: row.id };
+  });
+  afterAll(() => server?.close());
+
+  const lastSeen = async (identifier: string) =>
+    (await server.services.prisma.identity.findFirstOrThrow({ where: { environmentId: dev.id, identifier } })).lastSeenAt.getTime();
+
+  it('is written once a minute, behind the answer, and the answer is the same', async () => {
+    const as = { environmentKey: dev.key };
+    const first = await server.data(Flags, { identifier: 'returning', traits: { plan: 'pro' } }, as);
+    const written = await lastSeen('returning');
+    const statements = server.counters.identityStatements;
+    clock += 30_000;
+    expect(await server.data(Flags, { identifier: 'returning', traits: { plan: 'pro' } }, as)).toEqual(first);
+    expect(server.counters.identityStatements).toBe(statements);
+
+    clock += 31_000;
+    // Three requests past the minute: each answered as before, one write between them.
+    const answers = await Promise.all([1, 2, 3].map(() => server.data(Flags, { identifier: 'returning', traits: { plan: 'pro' } }, as)));
+    for (const answer of answers) expect(answer).toEqual(first);
+    await eventually(async () => expect(await lastSeen('returning')).toBeGreaterThan(written), { timeoutMs: 10_000, what: 'the lastSeenAt write' });
+    expect(server.counters.identityStatements).toBe(statements + 1);
+    // Written: quiet again for a minute.
+    await server.data(Flags, { identifier: 'returning' }, as);
+    expect(server.counters.identityStatements).toBe(statements + 1);
+  });
+
+  it('waits for the write when the traits change, also past the minute', async () => {
+    const as = { environmentKey: dev.key };
+    await server.data(Flags, { identifier: 'changing', traits: { plan: 'free' } }, as);
+    const statements = server.counters.identityStatements;
+    clock += 61_000;
+    await server.data(Flags, { identifier: 'changing', traits: { plan: 'pro' } }, as);
+    // Written before the answer: the stored traits are the new ones as soon as it arrives.
+    expect(server.counters.identityStatements).toBe(statements + 1);
+    const stored = await server.services.prisma.identity.findFirstOrThrow({ where: { environmentId: dev.id, identifier: 'changing' } });
+    expect(stored.traits).toEqual({ plan: 'pro' });
+  });
+
+  it.runIf(kind === 'postgres')('answers while another transaction holds the identity row', async () => {
+    const as = { environmentKey: dev.key };
+    const first = await server.data(Flags, { identifier: 'locked' }, as);
+    const written = await lastSeen('locked');
+    const other = new pg.Client({ connectionString: server.database.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`SELECT 1 FROM "Identity" WHERE "environmentId" = $1 AND identifier = 'locked' FOR UPDATE`, [dev.id]);
+      clock += 61_000;
+      // The lastSeenAt upsert waits for that lock; the answer does not.
+      expect(await server.data(Flags, { identifier: 'locked' }, as)).toEqual(first);
+      expect(await lastSeen('locked')).toBe(written);
+      await other.query('COMMIT');
+    } finally {
+      await other.end();
+    }
+    await eventually(async () => expect(await lastSeen('locked')).toBeGreaterThan(written), { timeoutMs: 10_000, what: 'the lastSeenAt write' });
   });
 });
 

@@ -3,8 +3,10 @@
 //
 // - An identity seen by this process within IDENTITY_TOUCH_INTERVAL_MS whose request brings no trait
 //   change costs no SQL at all.
-// - Anything else (new identity, changed traits, last write older than the interval) is one
-//   upsert; upserts of requests that arrive together are merged into one statement. Only
+// - A known identity whose last write is older than the interval, with no trait change, is
+//   answered at once; its lastSeenAt upsert follows behind the answer.
+// - Anything else (new identity, changed traits, overrides changed meanwhile) is one upsert
+//   that the answer waits for; upserts of requests that arrive together are merged into one statement. Only
 //   storable input enters a merged statement, and a merged statement that fails anyway is
 //   retried identity by identity: one caller's failure stays its own.
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
@@ -88,6 +90,8 @@ export class IdentityStore {
   private readonly seen = new Map<string, SeenIdentity>();
   private pending = new Map<string, PendingUpsert>();
   private flushScheduled = false;
+  /** Identities whose lastSeenAt write behind an answer is queued or in flight: one at a time. */
+  private readonly touching = new Set<string>();
   private reads = new Map<string, PendingRead>();
   private readsScheduled = false;
   /** Bumped when an environment's identity overrides may have changed (any config change). */
@@ -231,12 +235,18 @@ export class IdentityStore {
   resolve(environmentId: number, identifier: string, patch: Traits | undefined): KnownIdentity | Promise<KnownIdentity> {
     const key = memoryKey(environmentId, identifier);
     const seen = this.seen.get(key);
-    if (
-      seen &&
-      seen.generation === this.generation(environmentId) &&
-      this.now() - seen.writtenAt < IDENTITY_TOUCH_INTERVAL_MS &&
-      !changesTraits(seen.traits, patch)
-    ) {
+    const now = this.now();
+    if (seen && seen.generation === this.generation(environmentId) && seen.expiresAt > now && !changesTraits(seen.traits, patch)) {
+      if (now - seen.writtenAt < IDENTITY_TOUCH_INTERVAL_MS) return seen;
+      // Only lastSeenAt is due: it is written behind the answer, which cannot depend on it (the
+      // identity exists and its traits stay). The write replaces the remembered row when done;
+      // should it fail, the next request tries again.
+      if (!this.touching.has(key)) {
+        this.touching.add(key);
+        this.enqueue(key, environmentId, identifier, {})
+          .catch(() => {})
+          .finally(() => this.touching.delete(key));
+      }
       return seen;
     }
     return this.enqueue(key, environmentId, identifier, patch ?? {});

@@ -54,6 +54,8 @@ export interface TestServerOptions {
   database?: TestDatabase;
   /** Do not close the database with the server. */
   keepDatabase?: boolean;
+  /** The clock of evaluation's identity bookkeeping (default: Date.now). */
+  identityClock?: () => number;
 }
 
 export async function startTestServer(kind: TestDatabaseKind, options: TestServerOptions = {}): Promise<TestServer> {
@@ -66,6 +68,7 @@ export async function startTestServer(kind: TestDatabaseKind, options: TestServe
     onConfigLoad: () => void counters.configLoads++,
     onIdentityStatement: () => void counters.identityStatements++,
     onIdentityRead: () => void counters.identityReads++,
+    identityClock: options.identityClock,
   });
   const seed = await seedIfEmpty(services);
   let adminToken = adminSecret;
