@@ -56,7 +56,7 @@ export function createApp(services: Services): App {
       if (url.pathname === '/health') return health(res);
       if (url.pathname === '/ready') return await ready(services, res);
       if (url.pathname.startsWith(GRAPHIQL_ASSET_PREFIX) && (req.method === 'GET' || req.method === 'HEAD')) return await graphiqlAsset(req, res, url);
-      if (await answerExperimentPage(req, res, url)) return;
+      if ((req.method === 'GET' || req.method === 'HEAD') && (await answerExperimentPage(req, res, url))) return;
       const route = routes.find((r) => (r.prefix ? url.pathname.startsWith(r.path) : r.path === url.pathname) && r.method === req.method);
       if (route) return await plainRoute(route, req, res, { requestId, logger, url });
       if (url.pathname !== '/graphql') return sendJson(res, 404, { error: 'not found' });
