@@ -3,6 +3,7 @@
 // loads it with autocannon at 50 connections, stops it (the profile is written on exit) and
 // sums the samples of the measured window into the stages of a request:
 //   single: `recordExposure`, one item per request (bench/exposures.ts run (c));
+//   typename: `{ __typename }` on the same kind of server, warmed the same way (run (d));
 //   flags:  `flags` for returning identities, 100 features, 20 multivariate (bench/run.ts run (a));
 //   revalidate: OFREP bulk revalidations answered 304 (bench/run.ts run (r)).
 // Prints a markdown table per scenario; the raw profiles stay in .bench/profiles/ (open them in
@@ -196,6 +197,15 @@ const SCENARIOS: Record<string, Scenario> = {
     measure: (url, headers) =>
       runLoad({ title: 'single', url, headers, connections: CONNECTIONS, duration: DURATION, vary: () => ({ body: singleBody('c') }), verifyBody: singleOk }),
   },
+  // `{ __typename }` on the server of `single`, warmed the same way: (d) of bench/exposures.ts,
+  // for comparison stage by stage with (c).
+  typename: {
+    title: '`{ __typename }`, after single reports',
+    start: (profilerArgs) => SCENARIOS.single.start(profilerArgs),
+    warm: (url, headers) => SCENARIOS.single.warm(url, headers),
+    measure: (url) =>
+      runLoad({ title: 'typename', url, connections: CONNECTIONS, duration: DURATION, vary: () => ({ body: TYPENAME_BODY }), verifyBody: (body) => body.includes('"Query"') }),
+  },
   flags: {
     title: '`flags`, 100 features',
     async start(profilerArgs) {
@@ -240,6 +250,8 @@ const SCENARIOS: Record<string, Scenario> = {
       runLoad({ title: 'baseline', url, connections: CONNECTIONS, duration: DURATION, vary: () => ({ body: BASELINE_BODY() }), verifyBody: (body) => body.startsWith('{"data":{"items":[{') }),
   },
 };
+
+const TYPENAME_BODY = JSON.stringify({ query: '{ __typename }' });
 
 let revalidationEtags: string[] = [];
 const revalidation = () => {

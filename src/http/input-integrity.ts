@@ -331,6 +331,28 @@ function checkAndRewrite(args: OperationArgs, stop: (result: { errors: GraphQLEr
   return undefined;
 }
 
+/**
+ * A result whose error messages are shortened. Errors may be frozen (graphql-js freezes some it
+ * builds): they are answered with shortened copies. A function of the module, not a closure made
+ * per result: tsx keeps function names, which costs a property definition per closure made.
+ */
+function shortenErrors(single: { errors?: readonly GraphQLError[] }): { errors?: readonly GraphQLError[] } {
+  if (!single.errors?.some((error) => shortenMessage(error.message) !== error.message)) return single;
+  const errors = single.errors.map((error) => {
+    const message = shortenMessage(error.message);
+    if (message === error.message) return error;
+    return new GraphQLError(message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      originalError: error.originalError,
+      extensions: error.extensions,
+    });
+  });
+  return { ...single, errors };
+}
+
 /** Checks every operation's input before it runs (see the top of this file). */
 export function useInputIntegrity(): Plugin {
   return {
@@ -339,24 +361,7 @@ export function useInputIntegrity(): Plugin {
     onSubscribe: ({ args, setResultAndStopExecution }) => checkAndRewrite(args, setResultAndStopExecution),
     onResultProcess({ result, setResult }) {
       if (Symbol.asyncIterator in Object(result)) return;
-      // Errors may be frozen (graphql-js freezes some it builds): answer with shortened copies.
-      const shorten = (single: { errors?: readonly GraphQLError[] }) => {
-        if (!single.errors?.some((error) => shortenMessage(error.message) !== error.message)) return single;
-        const errors = single.errors.map((error) => {
-          const message = shortenMessage(error.message);
-          if (message === error.message) return error;
-          return new GraphQLError(message, {
-            nodes: error.nodes,
-            source: error.source,
-            positions: error.positions,
-            path: error.path,
-            originalError: error.originalError,
-            extensions: error.extensions,
-          });
-        });
-        return { ...single, errors };
-      };
-      const processed = Array.isArray(result) ? result.map((single) => shorten(single as never)) : shorten(result as never);
+      const processed = Array.isArray(result) ? result.map((single) => shortenErrors(single as never)) : shortenErrors(result as never);
       if (processed !== result) setResult(processed as never);
     },
   };
