@@ -23,6 +23,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.on('error', reject);
-    req.on('close', () => reject(new Error('The request was aborted before its body arrived.')));
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('The request was aborted before its body arrived.'));
+    });
   });
 }
