@@ -72,15 +72,16 @@ export function createApp(services: Services): App {
   }
 
   /** Resolves the caller and checks the route's scopes with the GraphQL scope table. */
-  async function plainRoute(route: HttpRoute, req: IncomingMessage, res: ServerResponse, request: Omit<RouteContext, 'services' | 'caller'>) {
+  async function plainRoute(route: HttpRoute, req: IncomingMessage, res: ServerResponse, request: Omit<RouteContext, 'services' | 'caller' | 'credentials'>) {
     const headers = headerReader(req);
-    const caller = await services.resolveCaller(route.credentials ? route.credentials(headers, request.url) : headers);
+    const credentials = route.credentials ? route.credentials(headers, request.url) : headers;
+    const caller = await services.resolveCaller(credentials);
     const granted = authScopes(caller);
     if (!route.scopes.some((scope) => granted[scope])) {
       const failure = authFailure(caller);
       return sendError(res, failure.status, failure.code, failure.message);
     }
-    await route.handle(req, res, { ...request, services, caller });
+    await route.handle(req, res, { ...request, services, caller, credentials });
   }
 
   async function graphiqlAsset(req: IncomingMessage, res: ServerResponse, url: URL) {

@@ -10,6 +10,8 @@ export interface RouteContext {
   services: Services;
   /** Resolved from the headers before the route runs. */
   caller: Caller;
+  /** The headers the caller was resolved from (after the route's `credentials` mapping). */
+  credentials: HeaderReader;
   requestId: string;
   logger: Logger;
   url: URL;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { HeaderReader } from '../auth/caller.js';
 import type { Caller } from '../auth/credentials.js';
 import { readBody, BodyTooLargeError } from '../http/body.js';
-import { headerReader, sendJson } from '../http/bridge.js';
+import { sendJson } from '../http/bridge.js';
 import type { HttpRoute } from '../http/route.js';
 import { OfrepError } from './errors.js';
 import { ifNoneMatchHits, OFREP_BODY_MAX_BYTES, type OfrepContext, parseEvaluationRequest, parseFlagKey } from './normalise.js';
@@ -99,7 +99,7 @@ const bulk: HttpRoute = {
   path: OFREP_FLAGS_PATH,
   scopes: ['client'],
   credentials: ofrepCredentials,
-  async handle(req, res, { services, caller, url, logger }) {
+  async handle(req, res, { services, caller, credentials, logger }) {
     try {
       const context = await readContext(req);
       const { etag, flags } = await services.openfeature.evaluateFlags(clientEnvironment(caller), context);
@@ -109,7 +109,7 @@ const bulk: HttpRoute = {
         res.writeHead(304);
         return void res.end();
       }
-      const environmentKey = ofrepCredentials(headerReader(req), url).get('x-environment-key') ?? '';
+      const environmentKey = credentials.get('x-environment-key') ?? '';
       sendJson(res, 200, { flags: flags(), eventStreams: [{ type: 'sse', url: eventsUrl(req, environmentKey) }] });
     } catch (error) {
       answerFailure(res, error, logger);
