@@ -270,4 +270,42 @@ describe.each(databaseKinds)('assignment per iteration on %s', (kind) => {
     expect(result.conflictedIdentities).toBe([...raw.values()].reduce((sum, v) => sum + v.conflictedIdentities, 0));
     expect(result.conflictedIdentities).toBeGreaterThan(0);
   });
+
+  it('equals a recount when most exposures repeat an identity\'s own key, with strays and earlier late events racing', async () => {
+    // The usual traffic (each identity reports its own key) leaves most assignment rows as they
+    // are; strays make an identity conflicted, late events move its first exposure earlier.
+    const { feature, id, startedAt } = await runningExperiment(['a', 'b']);
+    let seed = 777;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const keys = ['a', 'b', 'control'];
+    const wave = (name: string, offset: number) =>
+      Array.from({ length: 20 }, (_, batch) =>
+        Array.from({ length: 50 }, (_, i) => {
+          const identity = (batch * 7 + i) % 60;
+          return {
+            identifier: `stable${identity}`,
+            variantKey: next(100) === 0 ? keys[next(3)] : keys[identity % 3],
+            exposedAt: new Date(startedAt + offset + next(5)).toISOString(),
+            eventId: `${name}-${batch}-${i}`,
+          };
+        }),
+      );
+    // A first wave, then a second one racing a wave of late events (earlier than anything so far).
+    const early = await Promise.all(wave('first', 1000).map((items) => record(feature, items)));
+    const later = await Promise.all([...wave('second', 2000), ...wave('late', 10)].map((items) => record(feature, items)));
+    expect([...early, ...later].reduce((sum, r) => sum + r.accepted, 0)).toBe(3000);
+
+    const result = await results(id);
+    const raw = (await recount(feature, id)).get(1)!;
+    expect(result.exposures).toBe(3000);
+    expect(counted(result.variants)).toEqual(counted([...raw.values()]));
+    expect(result.identities).toBe(60);
+    const conflicted = [...raw.values()].reduce((sum, v) => sum + v.conflictedIdentities, 0);
+    expect(result.conflictedIdentities).toBe(conflicted);
+    expect(conflicted).toBeGreaterThan(0);
+    expect(conflicted).toBeLessThan(60);
+  });
 });

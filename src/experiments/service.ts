@@ -275,31 +275,24 @@ export async function experimentResults(
     orderBy: { number: 'desc' },
   });
   if (!iteration) return null;
-  // From the iteration's assignment rows (one per identity, kept exact by the exposure
-  // statement), not from its exposures: a fraction of the rows, and no sort per identity. An
-  // identity with one key gave all its exposures to its first key; only conflicted identities'
-  // per-key counts are unnested. JIT off: compiling these plans costs more than running them.
-  const [identityCounts, conflictedExposures] = await Promise.all([
+  // Identities from the iteration's assignment rows (one per identity, kept exact by the exposure
+  // statement), not from its exposures: a fraction of the rows, and no sort per identity.
+  // Exposures per key from Exposure's (experimentId, iteration, variantKey) index alone. The two
+  // run side by side; JIT off: compiling these plans costs more than running them.
+  const [identityCounts, exposureCounts] = await Promise.all([
     withoutJit(
       prisma,
-      prisma.$queryRaw<{ key: string; identities: bigint; conflicted: bigint; exposures: bigint }[]>`
-        SELECT "firstVariantKey" AS "key", count(*) AS "identities",
-               count(*) FILTER (WHERE cardinality("variantKeys") > 1) AS "conflicted",
-               coalesce(sum("exposureCount") FILTER (WHERE cardinality("variantKeys") = 1), 0) AS "exposures"
-        FROM "ExperimentAssignment" WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number} GROUP BY 1`,
+      prisma.$queryRaw<{ key: string; identities: bigint; conflicted: bigint }[]>`
+        SELECT "firstVariantKey" AS "key", count(*) AS "identities", count(*) FILTER (WHERE "conflicted") AS "conflicted"
+        FROM "ExperimentAssignment" WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number} GROUP BY 1 ORDER BY 1`,
     ),
     withoutJit(
       prisma,
       prisma.$queryRaw<{ key: string; exposures: bigint }[]>`
-        SELECT u."key", sum(u."n") AS "exposures"
-        FROM "ExperimentAssignment" a, unnest(a."variantKeys", a."variantExposures") AS u("key", "n")
-        WHERE a."experimentId" = ${experimentId} AND a."iteration" = ${iteration.number} AND cardinality(a."variantKeys") > 1
-        GROUP BY 1`,
+        SELECT "variantKey" AS "key", count(*) AS "exposures"
+        FROM "Exposure" WHERE "experimentId" = ${experimentId} AND "iteration" = ${iteration.number} GROUP BY 1 ORDER BY 1`,
     ),
   ]);
-  const exposuresByKey = new Map<string, number>();
-  for (const row of [...identityCounts, ...conflictedExposures]) exposuresByKey.set(row.key, (exposuresByKey.get(row.key) ?? 0) + Number(row.exposures));
-  const exposureCounts = [...exposuresByKey].map(([key, exposures]) => ({ key, exposures }));
   const allocation = iteration.allocation as unknown as AllocationEntry[];
   const keys = [...allocation.map((entry) => entry.key)];
   // Keys exposed but not in the allocation (a client reporting a stale variant) still count.

@@ -9,7 +9,7 @@
 //      no-op, also when repeats race (the second waits for the first, then skips);
 //   3. folds the rows actually inserted into Assignment (one INSERT ... ON CONFLICT DO UPDATE
 //      merging them with the stored row), and those stamped with an experiment iteration into
-//      ExperimentAssignment, the same way.
+//      ExperimentAssignment, the same way where they change the stored row (usually they don't).
 // A statement is atomic: a failure anywhere (or a killed process) leaves none of it.
 //
 // Concurrency: ON CONFLICT DO UPDATE locks the conflicting row and, under READ COMMITTED,
@@ -392,32 +392,43 @@ export function exposureText(relation: string): string {
         "variantKeys" = ARRAY(SELECT DISTINCT k COLLATE "C" FROM unnest(a."variantKeys" || EXCLUDED."variantKeys") AS u(k) ORDER BY 1),
         "updatedAt" = EXCLUDED."updatedAt"
     ),
-    iteration_keys AS (
-      -- The stamped rows per (iteration, identity, key): how many, and the first by (exposedAt, id).
-      SELECT "experimentId", "iteration", "identityId", "variantKey" COLLATE "C" AS "key", count(*)::int AS "n",
-             min("exposedAt") AS "firstAt", (array_agg(id ORDER BY "exposedAt", id))[1] AS "firstId", max("exposedAt") AS "lastAt"
-      FROM inserted WHERE "experimentId" IS NOT NULL GROUP BY 1, 2, 3, 4
+    iteration_rows AS (
+      -- The stamped rows, each with whether its (iteration, identity) carries more than one key.
+      SELECT "experimentId", "iteration", "identityId", "variantKey", "exposedAt", id,
+             min("variantKey" COLLATE "C") OVER w <> max("variantKey" COLLATE "C") OVER w AS "conflicted"
+      FROM inserted WHERE "experimentId" IS NOT NULL
+      WINDOW w AS (PARTITION BY "experimentId", "iteration", "identityId")
     ),
     iteration_merged AS MATERIALIZED (
-      -- Computed by the main query (see its WHERE), before any ExperimentAssignment or Assignment
-      -- row is locked: what runs while those are held (until commit) is what concurrent batches
-      -- of the same identities queue behind.
-      SELECT "experimentId", "iteration", "identityId",
-             (array_agg("key" ORDER BY "firstAt", "firstId"))[1] AS "firstVariantKey", min("firstAt") AS "firstExposedAt",
-             (array_agg("firstId" ORDER BY "firstAt", "firstId"))[1] AS "firstExposureId", max("lastAt") AS "lastExposedAt",
-             sum("n")::int AS "exposureCount", array_agg("key" ORDER BY "key") AS "variantKeys", array_agg("n" ORDER BY "key") AS "variantExposures"
-      FROM iteration_keys GROUP BY 1, 2, 3
+      -- Per (iteration, identity): the first stamped row by (exposedAt, id), and whether the rows
+      -- carry more than one key (one sort, no sort per group). Computed by the main query (see its
+      -- WHERE) before any ExperimentAssignment or Assignment row is locked: what runs while those
+      -- are held (until commit) is what concurrent batches of the same identities queue behind.
+      SELECT m.* FROM (
+        SELECT DISTINCT ON ("experimentId", "iteration", "identityId") "experimentId", "iteration", "identityId",
+               "variantKey" AS "firstVariantKey", "exposedAt" AS "firstExposedAt", id AS "firstExposureId", "conflicted"
+        FROM iteration_rows ORDER BY "experimentId", "iteration", "identityId", "exposedAt", id
+      ) m
+      -- Rows the stored one already covers (an earlier first, and conflicted already or the same
+      -- single key) would not change it: the usual exposure of a known identity. Stored rows only
+      -- ever move one way (first earlier, conflicted set), so one seen here without a lock stays
+      -- covering whatever commits meanwhile.
+      WHERE NOT EXISTS (
+        SELECT FROM "ExperimentAssignment" s
+        WHERE s."experimentId" = m."experimentId" AND s."iteration" = m."iteration" AND s."identityId" = m."identityId"
+          AND (s."firstExposedAt", s."firstExposureId") < (m."firstExposedAt", m."firstExposureId")
+          AND (s."conflicted" OR (NOT m."conflicted" AND s."firstVariantKey" = m."firstVariantKey")))
     ),
     iteration_assignment AS (
       -- Assignment per iteration, exact with the stamped exposures: the first by (exposedAt, id)
-      -- as a recount orders them, whichever statement commits first. PostgreSQL runs the
-      -- unreferenced data-modifying CTEs in reverse order, so these rows are locked (in key order)
-      -- before any Assignment row (in key order): two ordered phases, no lock cycle.
+      -- as a recount orders them, whichever statement commits first; a row that a concurrent
+      -- statement made covering is left as it is. PostgreSQL runs the unreferenced
+      -- data-modifying CTEs in reverse order, so these rows are locked (in key order) before any
+      -- Assignment row (in key order): two ordered phases, no lock cycle.
       INSERT INTO "ExperimentAssignment" AS a ("experimentId", "iteration", "identityId", "firstVariantKey", "firstExposedAt",
-                                               "firstExposureId", "lastExposedAt", "exposureCount", "variantKeys", "variantExposures",
-                                               "createdAt", "updatedAt")
+                                               "firstExposureId", "conflicted", "createdAt", "updatedAt")
       SELECT m."experimentId", m."iteration", m."identityId", m."firstVariantKey", m."firstExposedAt", m."firstExposureId",
-             m."lastExposedAt", m."exposureCount", m."variantKeys", m."variantExposures", $1::timestamptz, $1::timestamptz
+             m."conflicted", $1::timestamptz, $1::timestamptz
       FROM iteration_merged m ORDER BY m."experimentId", m."iteration", m."identityId"
       ON CONFLICT ("experimentId", "iteration", "identityId") DO UPDATE SET
         "firstVariantKey" = CASE WHEN (EXCLUDED."firstExposedAt", EXCLUDED."firstExposureId") < (a."firstExposedAt", a."firstExposureId")
@@ -425,18 +436,11 @@ export function exposureText(relation: string): string {
         "firstExposureId" = CASE WHEN (EXCLUDED."firstExposedAt", EXCLUDED."firstExposureId") < (a."firstExposedAt", a."firstExposureId")
                                  THEN EXCLUDED."firstExposureId" ELSE a."firstExposureId" END,
         "firstExposedAt" = LEAST(a."firstExposedAt", EXCLUDED."firstExposedAt"),
-        "lastExposedAt" = GREATEST(a."lastExposedAt", EXCLUDED."lastExposedAt"),
-        "exposureCount" = a."exposureCount" + EXCLUDED."exposureCount",
-        -- The usual case, one key already recorded, without a subquery: keys unchanged, its count added.
-        "variantKeys" = CASE WHEN EXCLUDED."variantKeys" <@ a."variantKeys" THEN a."variantKeys"
-                             ELSE ARRAY(SELECT k FROM unnest(a."variantKeys" || EXCLUDED."variantKeys") AS u(k) GROUP BY 1 ORDER BY k COLLATE "C") END,
-        "variantExposures" = CASE WHEN cardinality(EXCLUDED."variantKeys") = 1 AND EXCLUDED."variantKeys"[1] = ANY (a."variantKeys")
-                                  THEN a."variantExposures"[:array_position(a."variantKeys", EXCLUDED."variantKeys"[1]) - 1]
-                                       || (a."variantExposures"[array_position(a."variantKeys", EXCLUDED."variantKeys"[1])] + EXCLUDED."variantExposures"[1])
-                                       || a."variantExposures"[array_position(a."variantKeys", EXCLUDED."variantKeys"[1]) + 1:]
-                                  ELSE ARRAY(SELECT sum(n)::int FROM unnest(a."variantKeys" || EXCLUDED."variantKeys", a."variantExposures" || EXCLUDED."variantExposures") AS u(k, n)
-                                             GROUP BY k ORDER BY k COLLATE "C") END,
+        -- Conflicted when either side is, or their (single) keys differ.
+        "conflicted" = a."conflicted" OR EXCLUDED."conflicted" OR EXCLUDED."firstVariantKey" <> a."firstVariantKey",
         "updatedAt" = EXCLUDED."updatedAt"
+      WHERE (EXCLUDED."firstExposedAt", EXCLUDED."firstExposureId") < (a."firstExposedAt", a."firstExposureId")
+         OR NOT (a."conflicted" OR (NOT EXCLUDED."conflicted" AND EXCLUDED."firstVariantKey" = a."firstVariantKey"))
     )
     SELECT i.item, i.id, i.id IN (SELECT id FROM inserted) AS inserted, n.id AS "identityId",
            s."experimentId", s."iteration"
