@@ -1,10 +1,11 @@
 // `npx tsx bench/experiments.ts [--write]`: experiments on PostgreSQL, in one run:
 //   (e) recordExposures, 1000 items per request, 4 concurrent, for features under a running
 //       experiment (every exposure stamped, its iteration's assignment kept), against
-//   (n) the same for features without one; interleaved slices, same server: target e/n >= 90%;
+//   (n) the same for features without one; interleaved slices, same server: target e/n >= 90%
+//       (exposures reporting each identity's assigned key, and again with random keys);
 //   (r) Experiment.results over an iteration of 1,000,000 exposures, loaded with SQL
 //       (generate_series, shaped as bench/analytics.ts shapes them), its ExperimentAssignment rows
-//       derived by the migration's own backfill statement: median latency, target < 500 ms; and
+//       derived from them in SQL: median latency, target < 500 ms; and
 //       checked equal to a recount from the raw Exposure rows (the recount's time is printed too).
 // Prints the `## Experiments` section of BENCHMARKS.md; `--write` puts it there (replacing it).
 // Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or BENCH_DATABASE_URL (an admin
@@ -37,7 +38,6 @@ const WRITE_IDENTITIES = 20_000;
 const FEATURES = 3;
 const KEYS = ['variant_a', 'variant_b', 'variant_c', 'control'];
 const RUN = randomBytes(4).toString('hex');
-const MIGRATION = new URL('../prisma/migrations/20261216000000_experiment_assignments/migration.sql', import.meta.url);
 
 function log(message: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -56,17 +56,52 @@ const BATCH_QUERY =
   '... on RecordExposuresPayload { accepted duplicates rejected results { index status exposure { id iteration } error { code message } } } ' +
   '... on Error { code message } } }';
 
+/**
+ * Which key an exposure reports: `assigned`, the identity's own bucket (30/30/30/10, as the
+ * allocation splits them) with 2% of exposures reporting another key, as clients report what
+ * they were served (and as (r)'s data is shaped); `random`, any key each time (nearly every
+ * identity soon conflicted).
+ */
+type KeyMode = 'assigned' | 'random';
+const KEY_MODES: KeyMode[] = ['assigned', 'random'];
+
+function keyOf(mode: KeyMode, identity: number): string {
+  if (mode === 'random' || Math.random() < 0.02) return KEYS[Math.floor(Math.random() * KEYS.length)];
+  const bucket = (identity * 31) % 100;
+  return bucket < 30 ? 'variant_a' : bucket < 60 ? 'variant_b' : bucket < 90 ? 'variant_c' : 'control';
+}
+
 let sequence = 0;
-/** 1000 exposures of the side's features, random identities and keys, seen in the last 2 s. */
-function batchBody(side: 'on' | 'off', prefix: string): string {
+/** 1000 exposures of the side's features, random identities, seen in the last 2 s. */
+function batchBody(side: 'on' | 'off', prefix: string, mode: KeyMode): string {
   const now = Date.now();
-  const exposures = Array.from({ length: BATCH }, () => ({
-    feature: `${side}_${Math.floor(Math.random() * FEATURES)}`,
-    identifier: `user-${Math.floor(Math.random() * WRITE_IDENTITIES)}`,
-    variantKey: KEYS[Math.floor(Math.random() * KEYS.length)],
-    exposedAt: new Date(now - Math.floor(Math.random() * 2000)).toISOString(),
-    eventId: `${prefix}-${RUN}-${sequence++}`,
-  }));
+  const exposures = Array.from({ length: BATCH }, () => {
+    const identity = Math.floor(Math.random() * WRITE_IDENTITIES);
+    return {
+      feature: `${side}_${Math.floor(Math.random() * FEATURES)}`,
+      identifier: `user-${identity}`,
+      variantKey: keyOf(mode, identity),
+      exposedAt: new Date(now - Math.floor(Math.random() * 2000)).toISOString(),
+      eventId: `${prefix}-${RUN}-${sequence++}`,
+    };
+  });
+  return JSON.stringify({ query: BATCH_QUERY, variables: { input: { exposures } } });
+}
+
+/** Request n of the warm-up: the next 1000 (feature, identity) pairs of the side, each once. */
+function warmUpBody(side: 'on' | 'off', n: number): string {
+  const now = Date.now();
+  const exposures = Array.from({ length: BATCH }, (_, i) => {
+    const pair = n * BATCH + i;
+    const identity = pair % WRITE_IDENTITIES;
+    return {
+      feature: `${side}_${Math.floor(pair / WRITE_IDENTITIES) % FEATURES}`,
+      identifier: `user-${identity}`,
+      variantKey: keyOf('assigned', identity),
+      exposedAt: new Date(now - Math.floor(Math.random() * 2000)).toISOString(),
+      eventId: `warm-${side}-${RUN}-${pair}`,
+    };
+  });
   return JSON.stringify({ query: BATCH_QUERY, variables: { input: { exposures } } });
 }
 
@@ -162,10 +197,16 @@ async function loadIteration(client: pg.Client): Promise<{ insertSeconds: number
   );
   const insertSeconds = (performance.now() - started) / 1000;
   const derive = performance.now();
-  // The migration's backfill: the rows the exposure statement keeps, from the stamped exposures.
-  const backfill = readFileSync(MIGRATION, 'utf8').slice(readFileSync(MIGRATION, 'utf8').indexOf('INSERT INTO "ExperimentAssignment"'));
+  // The rows the exposure statement keeps, from the stamped exposures (results are checked
+  // against a recount from the raw rows below).
   await client.query(`DELETE FROM "ExperimentAssignment" WHERE "experimentId" = $1`, [target.experimentId]);
-  const derived = await client.query(backfill.replace('GROUP BY 1, 2, 3, 4', `WHERE e."experimentId" = ${Number(target.experimentId)} GROUP BY 1, 2, 3, 4`));
+  const derived = await client.query(
+    `INSERT INTO "ExperimentAssignment" ("experimentId", "iteration", "identityId", "firstVariantKey", "firstExposedAt", "firstExposureId", "conflicted")
+     SELECT "experimentId", "iteration", "identityId", (array_agg("variantKey" ORDER BY "exposedAt", id))[1], min("exposedAt"),
+            (array_agg(id ORDER BY "exposedAt", id))[1], count(DISTINCT "variantKey") > 1
+     FROM "Exposure" WHERE "experimentId" = $1 AND "iteration" = 1 GROUP BY 1, 2, 3`,
+    [target.experimentId],
+  );
   const deriveSeconds = (performance.now() - derive) / 1000;
   await client.query('VACUUM ANALYZE "Identity", "Exposure", "ExperimentAssignment"');
   return { insertSeconds, deriveSeconds, assignments: derived.rowCount ?? 0 };
@@ -242,38 +283,48 @@ async function main(): Promise<void> {
 
     // Every report is at most 2 s old: let the experiments' first iterations be older than that.
     await sleep(2500);
-    log(`warm-up: ${WRITE_IDENTITIES} identities seen on both sides`);
+    // Steady state: every identity has seen every feature once (its identity, Assignment and
+    // ExperimentAssignment rows exist), as in a running experiment most exposures are of identities
+    // already in it.
+    log(`warm-up: ${WRITE_IDENTITIES} identities seen on every feature of both sides`);
     for (const side of ['on', 'off'] as const) {
-      await runLoad({ title: `warm-up ${side}`, url, headers, connections: CONNECTIONS, amount: WRITE_IDENTITIES / BATCH, vary: () => ({ body: batchBody(side, `warm-${side}`) }), verifyBody: ok });
+      await runLoad({ title: `warm-up ${side}`, url, headers, connections: CONNECTIONS, amount: (FEATURES * WRITE_IDENTITIES) / BATCH, vary: (n) => ({ body: warmUpBody(side, n) }), verifyBody: ok });
     }
-    let e: Totals | undefined;
-    let n: Totals | undefined;
+    const totals = new Map<KeyMode, { e?: Totals; n?: Totals }>(KEY_MODES.map((mode) => [mode, {}]));
     for (let round = 1; round <= ROUNDS; round++) {
-      log(`round ${round}/${ROUNDS}: (e) under experiments, then (n) without; ${SLICE_REQUESTS} requests each`);
-      // Timed from the start to the last response: autocannon notices the end of an `amount` run
-      // only at its next 1-second sample, so its own duration is whole seconds (a slice lasts a few).
-      const slice = async (side: 'on' | 'off', title: string): Promise<LoadResult> => {
-        const started = performance.now();
-        let last = started;
-        const verifyBody = (body: string) => {
-          last = performance.now();
-          return ok(body);
+      // Alternate which mode and which side go first, so that a drift in load hits all alike.
+      for (const mode of round % 2 ? KEY_MODES : [...KEY_MODES].reverse()) {
+        log(`round ${round}/${ROUNDS}, ${mode} keys: (e) under experiments and (n) without; ${SLICE_REQUESTS} requests each`);
+        // Timed from the start to the last response: autocannon notices the end of an `amount` run
+        // only at its next 1-second sample, so its own duration is whole seconds (a slice lasts a few).
+        const slice = async (side: 'on' | 'off', title: string): Promise<LoadResult> => {
+          const started = performance.now();
+          let last = started;
+          const verifyBody = (body: string) => {
+            last = performance.now();
+            return ok(body);
+          };
+          const result = await runLoad({ title, url, headers, connections: CONNECTIONS, amount: SLICE_REQUESTS, vary: () => ({ body: batchBody(side, `${mode}${title}${round}`, mode) }), verifyBody });
+          return { ...result, durationSeconds: (last - started) / 1000 };
         };
-        const result = await runLoad({ title, url, headers, connections: CONNECTIONS, amount: SLICE_REQUESTS, vary: () => ({ body: batchBody(side, `${title}${round}`) }), verifyBody });
-        return { ...result, durationSeconds: (last - started) / 1000 };
-      };
-      // Alternate which side goes first, so that a drift in load hits both alike.
-      if (round % 2) {
-        e = add(e, await slice('on', 'e'));
-        n = add(n, await slice('off', 'n'));
-      } else {
-        n = add(n, await slice('off', 'n'));
-        e = add(e, await slice('on', 'e'));
+        const sides = totals.get(mode)!;
+        if (round % 2) {
+          sides.e = add(sides.e, await slice('on', 'e'));
+          sides.n = add(sides.n, await slice('off', 'n'));
+        } else {
+          sides.n = add(sides.n, await slice('off', 'n'));
+          sides.e = add(sides.e, await slice('on', 'e'));
+        }
       }
     }
-    const eRate = (e!.requests * BATCH) / e!.seconds;
-    const nRate = (n!.requests * BATCH) / n!.seconds;
-    log(`(e) ${fmt(eRate)} exposures/s, p99 ${e!.p99} ms; (n) ${fmt(nRate)} exposures/s, p99 ${n!.p99} ms; e/n ${((100 * eRate) / nRate).toFixed(0)}%`);
+    const measured = new Map<KeyMode, { e: Totals; n: Totals; eRate: number; nRate: number }>();
+    for (const mode of KEY_MODES) {
+      const { e, n } = totals.get(mode) as { e: Totals; n: Totals };
+      const eRate = (e.requests * BATCH) / e.seconds;
+      const nRate = (n.requests * BATCH) / n.seconds;
+      measured.set(mode, { e, n, eRate, nRate });
+      log(`${mode} keys: (e) ${fmt(eRate)} exposures/s, p99 ${e.p99} ms; (n) ${fmt(nRate)} exposures/s, p99 ${n.p99} ms; e/n ${((100 * eRate) / nRate).toFixed(0)}%`);
+    }
     const { rows: [stamped] } = await client.query<{ stamped: string; unstamped: string; assignments: string }>(`
       SELECT count(*) FILTER (WHERE f.name LIKE 'on\\_%' AND x."experimentId" IS NOT NULL) AS stamped,
              count(*) FILTER (WHERE f.name LIKE 'on\\_%' AND x."experimentId" IS NULL) AS unstamped,
@@ -300,6 +351,7 @@ async function main(): Promise<void> {
     const loadAfter = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     log(`results: median ${median(times).toFixed(1)} ms (max ${Math.max(...times).toFixed(1)}); recount over Exposure ${(raw.seconds * 1000).toFixed(0)} ms; equal`);
 
+    const ratio = (mode: KeyMode) => ((100 * measured.get(mode)!.eRate) / measured.get(mode)!.nRate).toFixed(0);
     const section = [
       '## Experiments',
       '',
@@ -308,21 +360,30 @@ async function main(): Promise<void> {
       '',
       `- (e) \`recordExposures\`, ${BATCH} items per request, ${CONNECTIONS} concurrent, over ${FEATURES} features each under a running`,
       '  experiment: every exposure is stamped with its iteration and folded into that iteration\'s ExperimentAssignment',
-      '  rows in the same statement.',
-      `- (n) the same for ${FEATURES} features without an experiment, same server; ${ROUNDS} interleaved slices of ${SLICE_REQUESTS} requests each,`,
+      '  rows in the same statement (where it changes them). Keys: `assigned`, each identity its own bucket (30/30/30/10)',
+      '  with 2% of exposures reporting another key, as clients report what they were served; `random`, any key every',
+      '  time (nearly every identity conflicted, its assignment row changed until it is).',
+      `- (n) the same for ${FEATURES} features without an experiment, same server, after every identity has seen every feature`,
+      `  once (the steady state of a running experiment); ${ROUNDS} rounds of interleaved slices of ${SLICE_REQUESTS} requests per side and key mode,`,
       '  each timed from its first request to its last response.',
       `- (r) \`Experiment.results\` over one iteration of ${fmt(EXPOSURES)} exposures of ${fmt(IDENTITIES)} identities (2% of exposures`,
       '  report another key), loaded with SQL (`generate_series`, stamped with the iteration), its ExperimentAssignment',
-      `  rows derived by the migration's backfill statement (${fmt(loaded.assignments)} rows, ${loaded.deriveSeconds.toFixed(1)} s); GraphQL over HTTP, median of ${RUNS}.`,
+      `  rows derived from them in SQL (${fmt(loaded.assignments)} rows, ${loaded.deriveSeconds.toFixed(1)} s); GraphQL over HTTP, median of ${RUNS}.`,
       '',
       '| run | result |',
       '|---|---:|',
-      `| (e) under a running experiment | ${fmt(eRate)} exposures/s (p99 ${e!.p99} ms${e!.failures ? `, ${e!.failures} failed` : ''}) |`,
-      `| (n) without | ${fmt(nRate)} exposures/s (p99 ${n!.p99} ms${n!.failures ? `, ${n!.failures} failed` : ''}) |`,
+      ...KEY_MODES.flatMap((mode) => {
+        const { e, n, eRate, nRate } = measured.get(mode)!;
+        return [
+          `| (e) under a running experiment, ${mode} keys | ${fmt(eRate)} exposures/s (p99 ${e.p99} ms${e.failures ? `, ${e.failures} failed` : ''}) |`,
+          `| (n) without, ${mode} keys | ${fmt(nRate)} exposures/s (p99 ${n.p99} ms${n.failures ? `, ${n.failures} failed` : ''}) |`,
+        ];
+      }),
       `| (r) \`results\`, ${fmt(EXPOSURES)} exposures | **${median(times).toFixed(1)} ms** (max ${Math.max(...times).toFixed(1)} ms; target < 500 ms) |`,
       `| recount of the same from the raw Exposure rows (SQL only, for reference) | ${(raw.seconds * 1000).toFixed(0)} ms |`,
       '',
-      `**(e) / (n) = ${((100 * eRate) / nRate).toFixed(0)}%** (target ≥ 90%). Every exposure of (e) was stamped (${fmt(Number(stamped.stamped))});`,
+      `**(e) / (n) = ${ratio('assigned')}%** with assigned keys (target ≥ 90%); ${ratio('random')}% with random keys.`,
+      `Every exposure of (e) was stamped (${fmt(Number(stamped.stamped))});`,
       `the results equal the recount, variant by variant (exposures, identities by first exposure, conflicted identities).`,
       '',
     ].join('\n');
