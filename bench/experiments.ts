@@ -11,7 +11,8 @@
 // Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or BENCH_DATABASE_URL (an admin
 // connection); the scratch database flagledger_bench_experiments is created and dropped.
 // BENCH_SLICE_REQUESTS (requests per measured slice, default 12), BENCH_EXPOSURES (default 1,000,000),
-// BENCH_IDENTITIES (default 200,000), BENCH_RUNS (results repetitions, default 9).
+// BENCH_IDENTITIES (default 200,000), BENCH_RUNS (results repetitions, default 9),
+// BENCH_KEEP_DATABASE=1 (keep the scratch database, e.g. to EXPLAIN its queries).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -392,7 +393,8 @@ async function main(): Promise<void> {
   } finally {
     await client.end();
     await server.child.stop();
-    await dropDatabase(ADMIN_URL, DATABASE);
+    if (process.env.BENCH_KEEP_DATABASE === '1') log(`kept the database ${databaseUrl}`);
+    else await dropDatabase(ADMIN_URL, DATABASE);
   }
 }
 
