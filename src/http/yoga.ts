@@ -37,8 +37,8 @@ const DEFAULT_QUERY = `# flagledger: send your admin token as a header, e.g.
 
 export function createGraphQLYoga(services: Services): GraphQLYoga {
   // The caller is resolved once per request: trusted documents need it before the context exists.
-  const callers = new WeakMap<Request, Promise<Caller>>();
-  const callerOf = (request: Request): Promise<Caller> => {
+  const callers = new WeakMap<Request, Caller | Promise<Caller>>();
+  const callerOf = (request: Request): Caller | Promise<Caller> => {
     let caller = callers.get(request);
     if (!caller) callers.set(request, (caller = services.resolveCaller(request.headers)));
     return caller;
