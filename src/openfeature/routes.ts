@@ -54,15 +54,15 @@ function sendFailure(res: ServerResponse, error: OfrepError, key?: string): void
   sendJson(res, error.status, key === undefined ? { errorCode: error.code, errorDetails: error.message } : { key, errorCode: error.code, errorDetails: error.message });
 }
 
-async function readContext(req: IncomingMessage): Promise<OfrepContext> {
-  let body: Buffer;
-  try {
-    body = await readBody(req, OFREP_BODY_MAX_BYTES);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) throw new OfrepError(400, 'INVALID_CONTEXT', `The request body is larger than ${OFREP_BODY_MAX_BYTES} bytes.`);
-    throw error;
-  }
-  return parseEvaluationRequest(body);
+/** The request's context: at once when its body is at hand (readBody), else awaited. */
+function readContext(req: IncomingMessage): OfrepContext | Promise<OfrepContext> {
+  const body = readBody(req, OFREP_BODY_MAX_BYTES);
+  return body instanceof Promise ? body.then(parseEvaluationRequest, bodyFailure) : parseEvaluationRequest(body);
+}
+
+function bodyFailure(error: unknown): never {
+  if (error instanceof BodyTooLargeError) throw new OfrepError(400, 'INVALID_CONTEXT', `The request body is larger than ${OFREP_BODY_MAX_BYTES} bytes.`);
+  throw error;
 }
 
 /** Where the stream is, as the client reached this server. */
@@ -101,8 +101,12 @@ const bulk: HttpRoute = {
   credentials: ofrepCredentials,
   async handle(req, res, { services, caller, credentials, logger }) {
     try {
-      const context = await readContext(req);
-      const { etag, flags } = await services.openfeature.evaluateFlags(clientEnvironment(caller), context);
+      // A revalidation usually has everything at hand: no await (readContext, evaluateFlags).
+      const pendingContext = readContext(req);
+      const context = pendingContext instanceof Promise ? await pendingContext : pendingContext;
+      const pending = services.openfeature.evaluateFlags(clientEnvironment(caller), context);
+      const evaluation = pending instanceof Promise ? await pending : pending;
+      const { etag } = evaluation;
       res.setHeader('etag', etag);
       res.setHeader('cache-control', 'private, no-cache');
       if (ifNoneMatchHits(req.headers['if-none-match'], etag)) {
@@ -110,7 +114,7 @@ const bulk: HttpRoute = {
         return void res.end();
       }
       const environmentKey = credentials.get('x-environment-key') ?? '';
-      sendJson(res, 200, { flags: flags(), eventStreams: [{ type: 'sse', url: eventsUrl(req, environmentKey) }] });
+      sendJson(res, 200, { flags: evaluation.flags(), eventStreams: [{ type: 'sse', url: eventsUrl(req, environmentKey) }] });
     } catch (error) {
       answerFailure(res, error, logger);
     }
