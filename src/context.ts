@@ -1,8 +1,8 @@
 // The per-request GraphQL context: the process's services and who is calling.
-import type { Logger } from 'pino';
 import type { Caller } from './auth/credentials.js';
 import type { Services } from './composition.js';
 import type { PrismaClient } from './generated/prisma/client.js';
+import type { RequestLogger } from './logger.js';
 
 export interface Context {
   services: Services;
@@ -11,5 +11,5 @@ export interface Context {
   /** A GET request: nothing it runs may write. */
   readOnly: boolean;
   requestId: string;
-  logger: Logger;
+  logger: RequestLogger;
 }

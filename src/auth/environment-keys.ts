@@ -16,9 +16,12 @@ export class EnvironmentKeyCache {
   private readonly known = new Map<string, EnvironmentRef>();
   constructor(private readonly prisma: PrismaClient) {}
 
-  async lookup(key: string): Promise<EnvironmentRef | undefined> {
-    const hit = this.known.get(key);
-    if (hit) return hit;
+  /** The key's environment: at once when remembered, else read (undefined: no such key). */
+  lookup(key: string): EnvironmentRef | Promise<EnvironmentRef | undefined> {
+    return this.known.get(key) ?? this.read(key);
+  }
+
+  private async read(key: string): Promise<EnvironmentRef | undefined> {
     const environment = await this.prisma.environment.findUnique({
       where: { key },
       select: { id: true, projectId: true },

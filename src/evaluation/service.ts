@@ -53,7 +53,10 @@ export interface ContextEvaluation {
   configVersion: string | undefined;
   /** The identity's overrides that apply, as canonical text ('' when none): the rest of what the flags depend on. */
   overrides: string;
-  /** Evaluates the flags (nothing is evaluated until called: a revalidation may not need them). */
+  /**
+   * Evaluates the flags (nothing is evaluated until called: a revalidation may not need them).
+   * A method: call it on the evaluation.
+   */
   flags(): ContextFlag[];
 }
 
@@ -65,7 +68,11 @@ export interface EvaluationService {
    * traits are this evaluation's only: nothing is stored (no identity is created) and stored
    * traits are not read (OpenFeature sends the whole context).
    */
-  evaluateContext(environment: EnvironmentRef, context: { identifier?: string; traits?: Traits }, name?: string): Promise<ContextEvaluation>;
+  evaluateContext(
+    environment: EnvironmentRef,
+    context: { identifier?: string; traits?: Traits },
+    name?: string,
+  ): ContextEvaluation | Promise<ContextEvaluation>;
   /** The ids of the segments an identity's stored traits match now, as `flags` evaluates them, in id order. */
   matchedSegmentIds(environmentId: number, identifier: string): Promise<number[]>;
 }
@@ -144,30 +151,57 @@ export function createEvaluation({
       return evaluated.flags;
     },
 
-    async evaluateContext(environment, context, name) {
+    evaluateContext(environment, context, name) {
       const identifier = context.identifier === undefined ? undefined : checkIdentifier(context.identifier);
       const traits = checkTraits(context.traits);
       const configOrPromise = configs.get(environment.environmentId);
       // Read (once, then remembered) without creating the identity: OpenFeature stores nothing.
       const overridesOrPromise = identifier === undefined ? undefined : identities.overrides(environment.environmentId, identifier);
-      const [config, overrides] =
-        configOrPromise instanceof Promise || overridesOrPromise instanceof Promise
-          ? await Promise.all([configOrPromise, overridesOrPromise])
-          : [configOrPromise, overridesOrPromise];
-      if (!config) return { configVersion: undefined, overrides: '', flags: () => [] };
-      return {
-        configVersion: config.version,
-        overrides: overridesText(overrides),
-        flags() {
-          const flags: ContextFlag[] = [];
-          evaluateFeatures(config, identifier === undefined ? null : { identifier, traits: traits ?? {} }, overrides, name, (feature, _index, flag) => {
-            flags.push({ flag, multivariate: feature.multivariate, experiment: feature.experiment ?? undefined });
-          });
-          return flags;
-        },
-      };
+      // Usually both are at hand: answered at once. Otherwise wait for both, so neither rejection goes unheard.
+      if (configOrPromise instanceof Promise || overridesOrPromise instanceof Promise) {
+        return Promise.all([configOrPromise, overridesOrPromise]).then(([config, overrides]) => contextEvaluation(config, identifier, traits, overrides, name));
+      }
+      return contextEvaluation(configOrPromise, identifier, traits, overridesOrPromise, name);
     },
   };
+}
+
+function contextEvaluation(
+  config: EvaluationConfig | undefined,
+  identifier: string | undefined,
+  traits: Traits | undefined,
+  overrides: ReadonlyMap<number, StoredIdentityOverride> | undefined,
+  name: string | undefined,
+): ContextEvaluation {
+  if (!config) return NO_CONFIG;
+  return new ConfigContextEvaluation(config, identifier, traits, overrides, name);
+}
+
+const NO_CONFIG: ContextEvaluation = { configVersion: undefined, overrides: '', flags: () => [] };
+
+/** A class: an evaluation whose flags are never asked for (a revalidation) makes no closure. */
+class ConfigContextEvaluation implements ContextEvaluation {
+  readonly configVersion: string;
+  readonly overrides: string;
+  constructor(
+    private readonly config: EvaluationConfig,
+    private readonly identifier: string | undefined,
+    private readonly traits: Traits | undefined,
+    private readonly identityOverrides: ReadonlyMap<number, StoredIdentityOverride> | undefined,
+    private readonly name: string | undefined,
+  ) {
+    this.configVersion = config.version;
+    this.overrides = overridesText(identityOverrides);
+  }
+
+  flags(): ContextFlag[] {
+    const { identifier } = this;
+    const flags: ContextFlag[] = [];
+    evaluateFeatures(this.config, identifier === undefined ? null : { identifier, traits: this.traits ?? {} }, this.identityOverrides, this.name, (feature, _index, flag) => {
+      flags.push({ flag, multivariate: feature.multivariate, experiment: feature.experiment ?? undefined });
+    });
+    return flags;
+  }
 }
 
 /**

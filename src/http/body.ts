@@ -4,9 +4,25 @@ import type { IncomingMessage } from 'node:http';
 
 export class BodyTooLargeError extends Error {}
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
+/**
+ * The request's body, at once when all of it is already buffered: a small body usually comes in
+ * the packet of the headers, and node:http has parsed it by the time a callback of the request
+ * event's microtasks runs. Otherwise (or when read in the request event itself) it is awaited.
+ */
+export function readBody(req: IncomingMessage, limit: number): Buffer | Promise<Buffer> {
+  const length = req.headers['content-length'];
+  const declared = Number(length ?? 0);
   if (declared > limit) return Promise.reject(new BodyTooLargeError());
+  if (length !== undefined && declared > 0 && req.readableLength === declared && req.readableFlowing === null) {
+    const body = req.read() as Buffer;
+    // Flowing from here, as when read through listeners: the stream still ends (and closes).
+    req.resume();
+    return body;
+  }
+  return readBodyLater(req, limit);
+}
+
+function readBodyLater(req: IncomingMessage, limit: number): Promise<Buffer> {
   // Listeners, not `for await` (the stream's async iterator was a measurable share of a small
   // request), and anonymous ones (see DEVELOPERS.md on closures in request paths). Once settled,
   // later events change nothing.

@@ -1,5 +1,5 @@
 // Node <-> Fetch: the one translation between node:http and the Fetch API (Yoga, plain routes).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { HeaderReader } from '../auth/caller.js';
 
@@ -9,12 +9,17 @@ import type { HeaderReader } from '../auth/caller.js';
  * `Headers` copies and validates every one of them (a measurable share of a 304).
  */
 export function headerReader(req: IncomingMessage): HeaderReader {
-  return {
-    get(name) {
-      const value = req.headers[name.toLowerCase()];
-      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-    },
-  };
+  return new NodeHeaderReader(req.headers);
+}
+
+/** A class, not an object literal with a method: no closure made per request. */
+class NodeHeaderReader implements HeaderReader {
+  constructor(private readonly headers: IncomingHttpHeaders) {}
+
+  get(name: string): string | null {
+    const value = this.headers[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+  }
 }
 
 /** The request's headers as a plain record (repeated headers joined), for Yoga's Request. */

@@ -17,6 +17,15 @@ export function trackConnections(server: Server): ConnectionTracker {
   let draining = false;
   let lastConnectionAt = 0;
 
+  // One listener for every response (none made per request): the request's socket names its state.
+  function responseClosed(this: ServerResponse) {
+    const socketState = sockets.get(this.req.socket);
+    if (socketState) {
+      socketState.active--;
+      socketState.idleSince = Date.now();
+    }
+  }
+
   server.on('connection', (socket: Socket) => {
     lastConnectionAt = Date.now();
     sockets.set(socket, { active: 0, idleSince: lastConnectionAt });
@@ -28,12 +37,7 @@ export function trackConnections(server: Server): ConnectionTracker {
       const socketState = sockets.get(req.socket);
       if (socketState) socketState.active++;
       if (draining) res.setHeader('connection', 'close');
-      res.on('close', () => {
-        if (socketState) {
-          socketState.active--;
-          socketState.idleSince = Date.now();
-        }
-      });
+      res.on('close', responseClosed);
     },
     drain(timeoutMs) {
       draining = true;

@@ -28,7 +28,7 @@ function refusal(code: 'PERSISTED_QUERY_NOT_FOUND' | 'PERSISTED_QUERY_ONLY' | 'B
   return { message, extensions: { code, http: { status: 400 } } };
 }
 
-export function trustedDocuments(config: Config, callerOf: (request: Request) => Promise<Caller>): Plugin {
+export function trustedDocuments(config: Config, callerOf: (request: Request) => Caller | Promise<Caller>): Plugin {
   const operations = config.persistedOperations;
   if (!operations) return {};
   checkPersistedOperations(operations);

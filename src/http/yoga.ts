@@ -5,12 +5,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, validate } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { Logger } from 'pino';
 import type { Caller } from '../auth/credentials.js';
 import type { Services } from '../composition.js';
 import type { Config } from '../config.js';
 import { MAX_QUERY_BREADTH } from '../config.js';
 import type { Context } from '../context.js';
+import type { RequestLogger } from '../logger.js';
 import { schema } from '../schema/index.js';
 import { readBody } from './body.js';
 import { headerRecord, sendFetchResponse, sendJson, sendInvalidInput } from './bridge.js';
@@ -22,7 +22,7 @@ import { trustedDocuments } from './trusted-documents.js';
 
 export interface ServerContext {
   requestId: string;
-  logger: Logger;
+  logger: RequestLogger;
 }
 
 export type GraphQLYoga = YogaServerInstance<ServerContext, Context>;
@@ -37,8 +37,8 @@ const DEFAULT_QUERY = `# flagledger: send your admin token as a header, e.g.
 
 export function createGraphQLYoga(services: Services): GraphQLYoga {
   // The caller is resolved once per request: trusted documents need it before the context exists.
-  const callers = new WeakMap<Request, Promise<Caller>>();
-  const callerOf = (request: Request): Promise<Caller> => {
+  const callers = new WeakMap<Request, Caller | Promise<Caller>>();
+  const callerOf = (request: Request): Caller | Promise<Caller> => {
     let caller = callers.get(request);
     if (!caller) callers.set(request, (caller = services.resolveCaller(request.headers)));
     return caller;

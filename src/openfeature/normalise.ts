@@ -135,15 +135,27 @@ function reasonOf(flag: FlagResult, multivariate: boolean, hasIdentity: boolean,
   return 'STATIC';
 }
 
-/** Canonical text of a context (trait order does not matter), for the bulk ETag. */
+/**
+ * Canonical text of a context (trait order does not matter), for the bulk ETag:
+ * `JSON.stringify([identifier ?? null, [[name, value], ...]])` with the names sorted, written
+ * out without building those arrays.
+ */
 export function contextFingerprint(context: OfrepContext): string {
-  const names = Object.keys(context.traits).sort();
-  return JSON.stringify([context.identifier ?? null, names.map((name) => [name, context.traits[name]])]);
+  const { traits } = context;
+  const names = Object.keys(traits);
+  if (names.length > 1) names.sort();
+  let text = `[${JSON.stringify(context.identifier ?? null)},[`;
+  for (let i = 0; i < names.length; i++) {
+    text += `${i === 0 ? '' : ','}[${JSON.stringify(names[i])},${JSON.stringify(traits[names[i]])}]`;
+  }
+  return `${text}]]`;
 }
 
 /** Whether `If-None-Match` names this ETag (weak comparison, `*` included). */
 export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
   if (!header) return false;
+  // What a client that revalidates sends: the one tag it was given.
+  if (header === etag) return true;
   return header.split(',').some((candidate) => {
     const tag = candidate.trim();
     return tag === '*' || tag.replace(/^W\//, '') === etag;

@@ -1,12 +1,12 @@
 // The OFREP routes (SPEC.md section 10): single and bulk evaluation, and the SSE stream of
 // change notifications the bulk response points at.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
 import type { HeaderReader } from '../auth/caller.js';
 import type { Caller } from '../auth/credentials.js';
+import type { RequestLogger } from '../logger.js';
 import { readBody, BodyTooLargeError } from '../http/body.js';
 import { sendJson } from '../http/bridge.js';
-import type { HttpRoute } from '../http/route.js';
+import type { HttpRoute, RouteTarget } from '../http/route.js';
 import { OfrepError } from './errors.js';
 import { ifNoneMatchHits, OFREP_BODY_MAX_BYTES, type OfrepContext, parseEvaluationRequest, parseFlagKey } from './normalise.js';
 
@@ -22,19 +22,28 @@ const REFETCH_EVENT = `data: ${JSON.stringify({ type: 'refetchEvaluation' })}\n\
  * `X-API-Key`, `X-Environment-Key`), as the shared caller resolution reads it. A bearer secret
  * that is not an environment key stays a bearer token (and is then refused: tokens do not evaluate).
  */
-export function ofrepCredentials(headers: HeaderReader, url: URL): HeaderReader {
-  const bearer = /^Bearer\s+(env_\S+)\s*$/i.exec(headers.get('authorization') ?? '');
+export function ofrepCredentials(headers: HeaderReader, target: RouteTarget): HeaderReader {
   const key =
     headers.get('x-environment-key') ??
     headers.get('x-api-key') ??
-    bearer?.[1] ??
-    (url.pathname === OFREP_EVENTS_PATH ? url.searchParams.get(EVENTS_KEY_PARAM) : null);
+    BEARER_ENVIRONMENT_KEY.exec(headers.get('authorization') ?? '')?.[1] ??
+    (target.path === OFREP_EVENTS_PATH ? target.url.searchParams.get(EVENTS_KEY_PARAM) : null);
   if (key === null) return headers;
-  return {
-    get(name) {
-      return name === 'authorization' ? null : name === 'x-environment-key' ? key : headers.get(name);
-    },
-  };
+  return new EnvironmentKeyHeaders(key, headers);
+}
+
+const BEARER_ENVIRONMENT_KEY = /^Bearer\s+(env_\S+)\s*$/i;
+
+/** The headers with the environment key as `X-Environment-Key` and no `Authorization` (a class: no closure per request). */
+class EnvironmentKeyHeaders implements HeaderReader {
+  constructor(
+    private readonly key: string,
+    private readonly headers: HeaderReader,
+  ) {}
+
+  get(name: string): string | null {
+    return name === 'authorization' ? null : name === 'x-environment-key' ? this.key : this.headers.get(name);
+  }
 }
 
 function clientEnvironment(caller: Caller) {
@@ -43,7 +52,7 @@ function clientEnvironment(caller: Caller) {
 }
 
 /** OFREP's failure shapes; anything unexpected is logged and answered 500 without internals. */
-function answerFailure(res: ServerResponse, error: unknown, logger: Logger, key?: string): void {
+function answerFailure(res: ServerResponse, error: unknown, logger: RequestLogger, key?: string): void {
   if (error instanceof OfrepError) return sendFailure(res, error, key);
   logger.error({ err: error }, 'OFREP evaluation failed');
   if (res.headersSent) return void res.destroy();
@@ -54,15 +63,15 @@ function sendFailure(res: ServerResponse, error: OfrepError, key?: string): void
   sendJson(res, error.status, key === undefined ? { errorCode: error.code, errorDetails: error.message } : { key, errorCode: error.code, errorDetails: error.message });
 }
 
-async function readContext(req: IncomingMessage): Promise<OfrepContext> {
-  let body: Buffer;
-  try {
-    body = await readBody(req, OFREP_BODY_MAX_BYTES);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) throw new OfrepError(400, 'INVALID_CONTEXT', `The request body is larger than ${OFREP_BODY_MAX_BYTES} bytes.`);
-    throw error;
-  }
-  return parseEvaluationRequest(body);
+/** The request's context: at once when its body is at hand (readBody), else awaited. */
+function readContext(req: IncomingMessage): OfrepContext | Promise<OfrepContext> {
+  const body = readBody(req, OFREP_BODY_MAX_BYTES);
+  return body instanceof Promise ? body.then(parseEvaluationRequest, bodyFailure) : parseEvaluationRequest(body);
+}
+
+function bodyFailure(error: unknown): never {
+  if (error instanceof BodyTooLargeError) throw new OfrepError(400, 'INVALID_CONTEXT', `The request body is larger than ${OFREP_BODY_MAX_BYTES} bytes.`);
+  throw error;
 }
 
 /** Where the stream is, as the client reached this server. */
@@ -80,8 +89,8 @@ const single: HttpRoute = {
   prefix: true,
   scopes: ['client'],
   credentials: ofrepCredentials,
-  async handle(req, res, { services, caller, url, logger }) {
-    const encoded = url.pathname.slice(OFREP_FLAGS_PATH.length + 1);
+  async handle(req, res, { services, caller, path, logger }) {
+    const encoded = path.slice(OFREP_FLAGS_PATH.length + 1);
     let key: string | undefined;
     try {
       key = parseFlagKey(encoded);
@@ -101,8 +110,12 @@ const bulk: HttpRoute = {
   credentials: ofrepCredentials,
   async handle(req, res, { services, caller, credentials, logger }) {
     try {
-      const context = await readContext(req);
-      const { etag, flags } = await services.openfeature.evaluateFlags(clientEnvironment(caller), context);
+      // A revalidation usually has everything at hand: no await (readContext, evaluateFlags).
+      const pendingContext = readContext(req);
+      const context = pendingContext instanceof Promise ? await pendingContext : pendingContext;
+      const pending = services.openfeature.evaluateFlags(clientEnvironment(caller), context);
+      const evaluation = pending instanceof Promise ? await pending : pending;
+      const { etag } = evaluation;
       res.setHeader('etag', etag);
       res.setHeader('cache-control', 'private, no-cache');
       if (ifNoneMatchHits(req.headers['if-none-match'], etag)) {
@@ -110,7 +123,7 @@ const bulk: HttpRoute = {
         return void res.end();
       }
       const environmentKey = credentials.get('x-environment-key') ?? '';
-      sendJson(res, 200, { flags: flags(), eventStreams: [{ type: 'sse', url: eventsUrl(req, environmentKey) }] });
+      sendJson(res, 200, { flags: evaluation.flags(), eventStreams: [{ type: 'sse', url: eventsUrl(req, environmentKey) }] });
     } catch (error) {
       answerFailure(res, error, logger);
     }

@@ -3,7 +3,7 @@
 import { hash } from 'node:crypto';
 import type { EnvironmentRef } from '../auth/environment-keys.js';
 import type { ConfigChanges } from '../db/config-changes.js';
-import type { EvaluationService } from '../evaluation/service.js';
+import type { ContextEvaluation, EvaluationService } from '../evaluation/service.js';
 import {
   contextFingerprint,
   describeFlag,
@@ -26,8 +26,29 @@ export interface BulkEvaluation {
    * matches an old ETag. Known before any flag is evaluated.
    */
   etag: string;
-  /** Evaluates the flags: a revalidation that matches the ETag never calls it. */
+  /** Evaluates the flags: a revalidation that matches the ETag never calls it. A method: call it on the evaluation. */
   flags(): OfrepResult[];
+}
+
+/** A bulk evaluation (a class: a revalidation makes no closure for the `flags` it never calls). */
+class Bulk implements BulkEvaluation {
+  readonly etag: string;
+  constructor(
+    private readonly evaluation: ContextEvaluation,
+    private readonly environment: EnvironmentRef,
+    private readonly context: OfrepContext,
+    private readonly metadata: FlagMetadataSource | undefined,
+  ) {
+    // The config's content version: the same in every process and after a reload, so a client
+    // moving between processes, or revalidating after a TTL reload, still gets its 304.
+    this.etag = `"${hash('sha256', `${evaluation.configVersion ?? 'none'}\n${evaluation.overrides}\n${contextFingerprint(context)}`, 'base64url')}"`;
+  }
+
+  flags(): OfrepResult[] {
+    const { environment, metadata } = this;
+    const hasIdentity = this.context.identifier !== undefined;
+    return this.evaluation.flags().map((evaluated) => describeFlag(evaluated, hasIdentity, metadata?.(environment, evaluated.flag.name, evaluated.flag.variant)));
+  }
 }
 
 /** One open event stream: `notify` writes a refetch event, `close` ends it. */
@@ -38,7 +59,8 @@ export interface StreamListener {
 
 export interface OpenFeatureService {
   evaluateFlag(environment: EnvironmentRef, key: string, context: OfrepContext): Promise<OfrepResult>;
-  evaluateFlags(environment: EnvironmentRef, context: OfrepContext): Promise<BulkEvaluation>;
+  /** At once when the config (and the identity's overrides) are at hand, as a revalidation's usually are. */
+  evaluateFlags(environment: EnvironmentRef, context: OfrepContext): BulkEvaluation | Promise<BulkEvaluation>;
   /** Registers a stream of `environmentId`; undefined when this process has no room (or is draining). */
   openStream(environmentId: number, listener: StreamListener): (() => void) | undefined;
   /** Ends every stream and refuses new ones (drain). */
@@ -71,18 +93,11 @@ export function createOpenFeatureService({ evaluation, configChanges, maxStreams
       return describeFlag(evaluated, context.identifier !== undefined, metadata?.(environment, key, evaluated.flag.variant));
     },
 
-    async evaluateFlags(environment, context) {
-      const { configVersion, overrides, flags } = await evaluation.evaluateContext(environment, context);
-      const hasIdentity = context.identifier !== undefined;
-      // The config's content version: the same in every process and after a reload, so a client
-      // moving between processes, or revalidating after a TTL reload, still gets its 304.
-      const etag = `"${hash('sha256', `${configVersion ?? 'none'}\n${overrides}\n${contextFingerprint(context)}`, 'base64url')}"`;
-      return {
-        etag,
-        flags() {
-          return flags().map((evaluated) => describeFlag(evaluated, hasIdentity, metadata?.(environment, evaluated.flag.name, evaluated.flag.variant)));
-        },
-      };
+    evaluateFlags(environment, context) {
+      const evaluated = evaluation.evaluateContext(environment, context);
+      return evaluated instanceof Promise
+        ? evaluated.then((ready) => new Bulk(ready, environment, context, metadata))
+        : new Bulk(evaluated, environment, context, metadata);
     },
 
     openStream(environmentId, listener) {

@@ -89,15 +89,15 @@ function send(req: IncomingMessage, res: ServerResponse, body: Buffer, type: str
 }
 
 /** Answers the results pages and their assets (GET/HEAD); false when the request is not one of them. */
-export async function answerExperimentPage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+export async function answerExperimentPage(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  if (PAGE_PATH.test(url.pathname)) {
+  if (PAGE_PATH.test(path)) {
     // One page for every id: the script reads the id from the address, the API decides.
     send(req, res, PAGE, 'text/html; charset=utf-8', PAGE_ETAG, 'no-cache');
     return true;
   }
-  if (!url.pathname.startsWith(P)) return false;
-  const found = (await pageAssets()).get(url.pathname.slice(P.length));
+  if (!path.startsWith(P)) return false;
+  const found = (await pageAssets()).get(path.slice(P.length));
   if (!found) return false;
   send(req, res, found.body, found.type, found.etag, 'no-cache');
   return true;
