@@ -133,6 +133,9 @@ On the same server as (a), right after it, for the same returning identities:
 - (r) a revalidation: the same request with \`If-None-Match\` carrying the ETag of that context (collected
   beforehand for every identity): 304 with no body, the flags not evaluated.
 
+Each is measured in two halves of the run's duration, in the order o, r, r, o (this machine's speed drifts
+over tens of seconds; both get the same share of it); rates are the halves' duration-weighted mean, p99 the worse half's.
+
 | run | req/s | p50 ms | p99 ms | requests | failures |
 |---|---:|---:|---:|---:|---:|
 ${row('(o) OFREP bulk, 100 flags, returning identities', o)}
