@@ -72,6 +72,15 @@ const Summary = graphql(`
 type Item = { identifier: string; variantKey: string; exposedAt?: string; eventId?: string };
 type Counted = { key: string; exposures: number; identities: number; conflictedIdentities: number };
 
+/** A fixed pseudo-random sequence from `seed`: next(n) is in [0, n). */
+function pseudoRandom(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state % n;
+  };
+}
+
 describe.each(databaseKinds)('assignment per iteration on %s', (kind) => {
   let server: TestServer;
   let projectId: string;
@@ -237,11 +246,7 @@ describe.each(databaseKinds)('assignment per iteration on %s', (kind) => {
     const { feature, id, startedAt } = await runningExperiment(['a', 'b']);
     // A fixed pseudo-random sequence: 40 identities, keys a/b/control, three exposedAt
     // instants (ties across batches are settled by exposure id, as a recount does).
-    let seed = 12345;
-    const next = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const next = pseudoRandom(12345);
     const keys = ['a', 'b', 'control'];
     const batches: Item[][] = Array.from({ length: 20 }, (_, batch) =>
       Array.from({ length: 50 }, (_, i) => ({
@@ -275,11 +280,7 @@ describe.each(databaseKinds)('assignment per iteration on %s', (kind) => {
     // The usual traffic (each identity reports its own key) leaves most assignment rows as they
     // are; strays make an identity conflicted, late events move its first exposure earlier.
     const { feature, id, startedAt } = await runningExperiment(['a', 'b']);
-    let seed = 777;
-    const next = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const next = pseudoRandom(777);
     const keys = ['a', 'b', 'control'];
     const wave = (name: string, offset: number) =>
       Array.from({ length: 20 }, (_, batch) =>
