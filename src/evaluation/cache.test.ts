@@ -78,4 +78,90 @@ describe('evaluation config cache', () => {
     void cache.get(2);
     expect(pending.map((p) => p.environmentId)).toEqual([1, 2, 2]);
   });
+
+  it('loads the next config in the background from 80% of the TTL: no request waits, the new one replaces the old', async () => {
+    const { pending, load, config } = controlledLoads();
+    let now = 0;
+    const cache = new EvaluationConfigCache(load, 30_000, () => now);
+    void cache.get(1);
+    const first = config();
+    pending[0].finish(first);
+    await Promise.resolve();
+    now = 23_999;
+    expect(cache.get(1)).toBe(first);
+    expect(pending).toHaveLength(1);
+    now = 24_000;
+    expect(cache.get(1)).toBe(first);
+    expect(cache.get(1)).toBe(first);
+    expect(pending).toHaveLength(2);
+    const second = config();
+    pending[1].finish(second);
+    await Promise.resolve();
+    expect(cache.get(1)).toBe(second);
+    // The new entry's TTL counts from its own load's start.
+    now = 24_000 + 29_999;
+    expect(cache.get(1)).toBe(second);
+  });
+
+  it('does not keep a background load that an invalidation overtook: the next request waits for a fresh one', async () => {
+    const { pending, load, config } = controlledLoads();
+    let now = 0;
+    const cache = new EvaluationConfigCache(load, 30_000, () => now);
+    void cache.get(1);
+    pending[0].finish(config());
+    await Promise.resolve();
+    now = 25_000;
+    void cache.get(1);
+    expect(pending).toHaveLength(2);
+    cache.invalidate([1]);
+    const fresh = cache.get(1);
+    expect(fresh).toBeInstanceOf(Promise);
+    expect(pending).toHaveLength(3);
+    pending[1].finish(config());
+    const freshConfig = config();
+    pending[2].finish(freshConfig);
+    expect(await fresh).toBe(freshConfig);
+    expect(cache.get(1)).toBe(freshConfig);
+  });
+
+  it('keeps the entry until it expires when the background load fails, then loads anew', async () => {
+    const { pending, load, config } = controlledLoads();
+    let now = 0;
+    const cache = new EvaluationConfigCache(load, 30_000, () => now);
+    void cache.get(1);
+    const first = config();
+    pending[0].finish(first);
+    await Promise.resolve();
+    now = 25_000;
+    expect(cache.get(1)).toBe(first);
+    pending[1].fail(new Error('database down'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.get(1)).toBe(first);
+    expect(pending).toHaveLength(2);
+    now = 30_000;
+    const again = cache.get(1);
+    expect(again).toBeInstanceOf(Promise);
+    expect(pending).toHaveLength(3);
+    const loaded = config();
+    pending[2].finish(loaded);
+    expect(await again).toBe(loaded);
+  });
+
+  it('answers a request after expiry from the background load still on its way, without a third load', async () => {
+    const { pending, load, config } = controlledLoads();
+    let now = 0;
+    const cache = new EvaluationConfigCache(load, 30_000, () => now);
+    void cache.get(1);
+    pending[0].finish(config());
+    await Promise.resolve();
+    now = 25_000;
+    void cache.get(1);
+    now = 30_000;
+    const waiting = cache.get(1);
+    expect(pending).toHaveLength(2);
+    const second = config();
+    pending[1].finish(second);
+    expect(await waiting).toBe(second);
+    expect(cache.get(1)).toBe(second);
+  });
 });

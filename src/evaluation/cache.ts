@@ -4,7 +4,14 @@
 // drops its entries at once and tells the other server processes on the same database with
 // NOTIFY. A notification can be lost (e.g. while the listening connection is down), so an
 // entry also expires `ttlMs` after its load started: that is the bound on staleness.
+// Expiry by time alone is foreseen: the first request after REFRESH_AT of the TTL starts the next
+// load in the background and is answered from the entry, which is replaced once the load is in.
+// Requests then never wait for a TTL reload (at 1,000 requests a second, tens of them would queue
+// behind each one); an invalidation still makes the next request wait for a fresh load.
 import type { EvaluationConfig } from './config.js';
+
+/** The share of the TTL after which a request starts the next load in the background. */
+const REFRESH_AT = 0.8;
 
 interface Entry {
   promise: Promise<EvaluationConfig | undefined>;
@@ -12,6 +19,9 @@ interface Entry {
   value: EvaluationConfig | undefined;
   settled: boolean;
   expiresAt: number;
+  refreshAt: number;
+  /** The load replacing this entry, once started (see REFRESH_AT). */
+  next?: Entry;
 }
 
 export class EvaluationConfigCache {
@@ -31,7 +41,16 @@ export class EvaluationConfigCache {
   /** The config, loading it once for all concurrent callers when missing or expired. */
   get(environmentId: number): Promise<EvaluationConfig | undefined> | EvaluationConfig | undefined {
     const entry = this.entries.get(environmentId);
-    if (entry && entry.expiresAt > this.now()) return entry.settled ? entry.value : entry.promise;
+    if (entry) {
+      const now = this.now();
+      if (entry.expiresAt > now) {
+        if (!entry.settled) return entry.promise;
+        if (entry.next === undefined && now >= entry.refreshAt) this.refresh(environmentId, entry);
+        return entry.value;
+      }
+      // Expired with its successor still loading (a slow database): wait for that one, not a third.
+      if (entry.next !== undefined && !entry.next.settled) return entry.next.promise;
+    }
     return this.startLoad(environmentId);
   }
 
@@ -46,15 +65,42 @@ export class EvaluationConfigCache {
     this.invalidate([...this.entries.keys()]);
   }
 
-  private startLoad(environmentId: number): Promise<EvaluationConfig | undefined> {
+  /** The entry's successor, loaded in the background; it replaces the entry if nothing invalidated it meanwhile. */
+  private refresh(environmentId: number, current: Entry): void {
     const generation = this.generations.get(environmentId) ?? 0;
-    const entry: Entry = {
+    const next = this.newEntry();
+    current.next = next;
+    next.promise = this.load(environmentId).then((config) => {
+      next.value = config;
+      next.settled = true;
+      if ((this.generations.get(environmentId) ?? 0) === generation && this.entries.get(environmentId) === current) {
+        if (config === undefined) this.entries.delete(environmentId);
+        else this.entries.set(environmentId, next);
+      }
+      return config;
+    });
+    // A failed refresh leaves the entry until it expires; the next request after that loads anew.
+    next.promise.catch(() => {
+      if (current.next === next) current.next = undefined;
+      current.refreshAt = Infinity;
+    });
+  }
+
+  private newEntry(): Entry {
+    const now = this.now();
+    return {
       promise: undefined as never,
       value: undefined,
       settled: false,
       // Counted from the start of the load: what it reads is at least this fresh.
-      expiresAt: this.now() + this.ttlMs,
+      expiresAt: now + this.ttlMs,
+      refreshAt: now + this.ttlMs * REFRESH_AT,
     };
+  }
+
+  private startLoad(environmentId: number): Promise<EvaluationConfig | undefined> {
+    const generation = this.generations.get(environmentId) ?? 0;
+    const entry = this.newEntry();
     entry.promise = this.load(environmentId).then(
       (config) => {
         if ((this.generations.get(environmentId) ?? 0) === generation) {

@@ -4,7 +4,7 @@
 
 -- AlterTable
 ALTER TABLE "ExperimentAssignment" ADD COLUMN "conflicted" BOOLEAN;
-UPDATE "ExperimentAssignment" SET "conflicted" = cardinality("variantKeys") > 1;
+UPDATE "ExperimentAssignment" SET "conflicted" = coalesce(cardinality("variantKeys"), 0) > 1;
 ALTER TABLE "ExperimentAssignment" ALTER COLUMN "conflicted" SET NOT NULL;
 ALTER TABLE "ExperimentAssignment" DROP COLUMN "exposureCount",
 DROP COLUMN "lastExposedAt",
