@@ -14,6 +14,18 @@ function controlledLoads() {
   return { pending, load, config };
 }
 
+/** A cache on a clock the test sets (`clock.now`), its first config loaded at time 0. */
+async function loadedCache() {
+  const loads = controlledLoads();
+  const clock = { now: 0 };
+  const cache = new EvaluationConfigCache(loads.load, 30_000, () => clock.now);
+  void cache.get(1);
+  const first = loads.config();
+  loads.pending[0].finish(first);
+  await Promise.resolve();
+  return { ...loads, clock, cache, first };
+}
+
 describe('evaluation config cache', () => {
   it('shares one load between concurrent callers and serves the result without loading again', async () => {
     const { pending, load, config } = controlledLoads();
@@ -80,17 +92,11 @@ describe('evaluation config cache', () => {
   });
 
   it('loads the next config in the background from 80% of the TTL: no request waits, the new one replaces the old', async () => {
-    const { pending, load, config } = controlledLoads();
-    let now = 0;
-    const cache = new EvaluationConfigCache(load, 30_000, () => now);
-    void cache.get(1);
-    const first = config();
-    pending[0].finish(first);
-    await Promise.resolve();
-    now = 23_999;
+    const { pending, config, clock, cache, first } = await loadedCache();
+    clock.now = 23_999;
     expect(cache.get(1)).toBe(first);
     expect(pending).toHaveLength(1);
-    now = 24_000;
+    clock.now = 24_000;
     expect(cache.get(1)).toBe(first);
     expect(cache.get(1)).toBe(first);
     expect(pending).toHaveLength(2);
@@ -99,18 +105,13 @@ describe('evaluation config cache', () => {
     await Promise.resolve();
     expect(cache.get(1)).toBe(second);
     // The new entry's TTL counts from its own load's start.
-    now = 24_000 + 29_999;
+    clock.now = 24_000 + 29_999;
     expect(cache.get(1)).toBe(second);
   });
 
   it('does not keep a background load that an invalidation overtook: the next request waits for a fresh one', async () => {
-    const { pending, load, config } = controlledLoads();
-    let now = 0;
-    const cache = new EvaluationConfigCache(load, 30_000, () => now);
-    void cache.get(1);
-    pending[0].finish(config());
-    await Promise.resolve();
-    now = 25_000;
+    const { pending, config, clock, cache } = await loadedCache();
+    clock.now = 25_000;
     void cache.get(1);
     expect(pending).toHaveLength(2);
     cache.invalidate([1]);
@@ -125,20 +126,14 @@ describe('evaluation config cache', () => {
   });
 
   it('keeps the entry until it expires when the background load fails, then loads anew', async () => {
-    const { pending, load, config } = controlledLoads();
-    let now = 0;
-    const cache = new EvaluationConfigCache(load, 30_000, () => now);
-    void cache.get(1);
-    const first = config();
-    pending[0].finish(first);
-    await Promise.resolve();
-    now = 25_000;
+    const { pending, config, clock, cache, first } = await loadedCache();
+    clock.now = 25_000;
     expect(cache.get(1)).toBe(first);
     pending[1].fail(new Error('database down'));
     await new Promise((resolve) => setImmediate(resolve));
     expect(cache.get(1)).toBe(first);
     expect(pending).toHaveLength(2);
-    now = 30_000;
+    clock.now = 30_000;
     const again = cache.get(1);
     expect(again).toBeInstanceOf(Promise);
     expect(pending).toHaveLength(3);
@@ -148,15 +143,10 @@ describe('evaluation config cache', () => {
   });
 
   it('answers a request after expiry from the background load still on its way, without a third load', async () => {
-    const { pending, load, config } = controlledLoads();
-    let now = 0;
-    const cache = new EvaluationConfigCache(load, 30_000, () => now);
+    const { pending, config, clock, cache } = await loadedCache();
+    clock.now = 25_000;
     void cache.get(1);
-    pending[0].finish(config());
-    await Promise.resolve();
-    now = 25_000;
-    void cache.get(1);
-    now = 30_000;
+    clock.now = 30_000;
     const waiting = cache.get(1);
     expect(pending).toHaveLength(2);
     const second = config();
