@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EvaluationConfigCache } from './cache.js';
 import type { EvaluationConfig } from './config.js';
 
-/** A load whose completion the test controls; `version` tells the loads apart. */
+/** A load whose completion the test controls; each config's `version` tells the loads apart (`again` repeats one). */
 function controlledLoads() {
   const pending: { environmentId: number; finish: (config: EvaluationConfig) => void; fail: (error: Error) => void }[] = [];
   let version = 0;
@@ -10,8 +10,11 @@ function controlledLoads() {
     new Promise<EvaluationConfig | undefined>((resolve, reject) => {
       pending.push({ environmentId, finish: resolve, fail: reject });
     });
-  const config = () => ({ environmentId: 1, environmentKey: `v${++version}` }) as unknown as EvaluationConfig;
-  return { pending, load, config };
+  const config = () => ({ environmentId: 1, version: `v${++version}`, features: [] }) as unknown as EvaluationConfig;
+  /** A new object loaded with the same content as `loaded`, the features' `overridden` changed where `overridden` says. */
+  const again = (loaded: EvaluationConfig, overridden?: boolean[]) =>
+    ({ ...loaded, features: loaded.features.map((feature, index) => ({ ...feature, overridden: overridden?.[index] ?? feature.overridden })) }) as EvaluationConfig;
+  return { pending, load, config, again };
 }
 
 /** A cache on a clock the test sets (`clock.now`), its first config loaded at time 0. */
@@ -153,5 +156,55 @@ describe('evaluation config cache', () => {
     pending[1].finish(second);
     expect(await waiting).toBe(second);
     expect(cache.get(1)).toBe(second);
+  });
+
+  it('keeps the loaded config object when a reload by time finds nothing changed, so what is remembered for it stays valid', async () => {
+    const { pending, again, clock, cache, first } = await loadedCache();
+    clock.now = 25_000;
+    void cache.get(1);
+    pending[1].finish(again(first));
+    await Promise.resolve();
+    expect(cache.get(1)).toBe(first);
+    // The kept config counts as freshly loaded: no load until 80% of a TTL after the reload started.
+    clock.now = 25_000 + 23_999;
+    expect(cache.get(1)).toBe(first);
+    expect(pending).toHaveLength(2);
+    // Expired with no request in the background window: the load it waits for keeps it too.
+    clock.now = 25_000 + 30_000;
+    const afterExpiry = cache.get(1);
+    expect(afterExpiry).toBeInstanceOf(Promise);
+    pending[2].finish(again(first));
+    expect(await afterExpiry).toBe(first);
+    expect(cache.get(1)).toBe(first);
+  });
+
+  it('replaces the config when a reload finds another version or another feature overridden, and never keeps one across an invalidation', async () => {
+    const { pending, config, again, clock, cache } = await loadedCache();
+    const withFeature = { ...config(), features: [{ name: 'a', overridden: false }] } as unknown as EvaluationConfig;
+    cache.invalidate([1]);
+    void cache.get(1);
+    pending[1].finish(withFeature);
+    await Promise.resolve();
+    expect(cache.get(1)).toBe(withFeature);
+    // The same version, but an identity now overrides the feature (not part of the version).
+    clock.now = 25_000;
+    void cache.get(1);
+    const overridden = again(withFeature, [true]);
+    pending[2].finish(overridden);
+    await Promise.resolve();
+    expect(cache.get(1)).toBe(overridden);
+    // Another version.
+    clock.now = 50_000;
+    void cache.get(1);
+    const changed = { ...config(), features: overridden.features } as EvaluationConfig;
+    pending[3].finish(changed);
+    await Promise.resolve();
+    expect(cache.get(1)).toBe(changed);
+    // An invalidation drops the entry: the load after it is taken as it comes, even if equal.
+    cache.invalidate([1]);
+    const afterInvalidation = cache.get(1);
+    const equal = again(changed);
+    pending[4].finish(equal);
+    expect(await afterInvalidation).toBe(equal);
   });
 });

@@ -8,7 +8,10 @@
 // load in the background and is answered from the entry, which is replaced once the load is in.
 // Requests then never wait for a TTL reload (at 1,000 requests a second, tens of them would queue
 // behind each one); an invalidation still makes the next request wait for a fresh load.
-import type { EvaluationConfig } from './config.js';
+// A reload by time that finds the config unchanged keeps the loaded object: what is remembered
+// per config object (evaluations of `flags`, see memo.ts) stays valid instead of being redone for
+// every identity after every TTL.
+import { type EvaluationConfig, sameEvaluationConfig } from './config.js';
 
 /** The share of the TTL after which a request starts the next load in the background. */
 const REFRESH_AT = 0.8;
@@ -36,6 +39,7 @@ export class EvaluationConfigCache {
     private readonly load: (environmentId: number) => Promise<EvaluationConfig | undefined>,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
+    private readonly same: (a: EvaluationConfig, b: EvaluationConfig) => boolean = sameEvaluationConfig,
   ) {}
 
   /** The config, loading it once for all concurrent callers when missing or expired. */
@@ -70,7 +74,8 @@ export class EvaluationConfigCache {
     const generation = this.generations.get(environmentId) ?? 0;
     const next = this.newEntry();
     current.next = next;
-    next.promise = this.load(environmentId).then((config) => {
+    next.promise = this.load(environmentId).then((loaded) => {
+      const config = this.unchanged(current.value, loaded);
       next.value = config;
       next.settled = true;
       if ((this.generations.get(environmentId) ?? 0) === generation && this.entries.get(environmentId) === current) {
@@ -84,6 +89,11 @@ export class EvaluationConfigCache {
       if (current.next === next) current.next = undefined;
       current.refreshAt = Infinity;
     });
+  }
+
+  /** The config already loaded when a reload by time found it unchanged, else the new one. */
+  private unchanged(loadedBefore: EvaluationConfig | undefined, loaded: EvaluationConfig | undefined): EvaluationConfig | undefined {
+    return loadedBefore !== undefined && loaded !== undefined && this.same(loadedBefore, loaded) ? loadedBefore : loaded;
   }
 
   private newEntry(): Entry {
@@ -100,9 +110,12 @@ export class EvaluationConfigCache {
 
   private startLoad(environmentId: number): Promise<EvaluationConfig | undefined> {
     const generation = this.generations.get(environmentId) ?? 0;
+    // An expired entry (never one an invalidation removed): its config is kept if the load finds it unchanged.
+    const expired = this.entries.get(environmentId)?.value;
     const entry = this.newEntry();
     entry.promise = this.load(environmentId).then(
-      (config) => {
+      (loaded) => {
+        const config = this.unchanged(expired, loaded);
         if ((this.generations.get(environmentId) ?? 0) === generation) {
           entry.value = config;
           entry.settled = true;

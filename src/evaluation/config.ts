@@ -167,6 +167,19 @@ export async function loadEvaluationConfig(prisma: PrismaClient, environmentId: 
   return { ...buildEvaluationConfig(environmentId, states, options, segments, overrides, experiments), version: digestOf([digested, options, segments, overrides, experiments]) };
 }
 
+/**
+ * Whether two loads of one environment's config are interchangeable: the same version (everything
+ * loaded but which features identities override) and the same features overridden. A reload that
+ * changed nothing then keeps the config object, and with it every evaluation remembered for it.
+ */
+export function sameEvaluationConfig(a: EvaluationConfig, b: EvaluationConfig): boolean {
+  if (a.environmentId !== b.environmentId || a.version !== b.version || a.features.length !== b.features.length) return false;
+  for (let index = 0; index < a.features.length; index++) {
+    if (a.features[index].overridden !== b.features[index].overridden) return false;
+  }
+  return true;
+}
+
 /** sha256 of the rows as JSON (jsonb values come back with their keys in a fixed order). */
 function digestOf(rows: unknown): string {
   return hash('sha256', JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)), 'base64url');

@@ -6,7 +6,7 @@ import { databaseKinds } from '../../test/helpers/databases.js';
 import { eventually } from '../../test/helpers/eventually.js';
 import { databaseId } from '../../test/helpers/ids.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
-import { loadEvaluationConfig, STATEMENTS_PER_LOAD } from './config.js';
+import { loadEvaluationConfig, sameEvaluationConfig, STATEMENTS_PER_LOAD } from './config.js';
 
 const CreateProject = graphql(`
   mutation TevCreateProject($input: CreateProjectInput!) {
@@ -287,6 +287,27 @@ describe.each(databaseKinds)('targeted evaluation on %s', (kind) => {
     expect(statements).toBe(before);
     expect(statements).toBe(STATEMENTS_PER_LOAD);
     expect(config!.engine.segmentList.length).toBeGreaterThan(3);
+  });
+
+  it('loads an unchanged config as an interchangeable one, and tells any change apart, an identity override included', async () => {
+    const environmentId = databaseId(production.id);
+    const load = async () => (await loadEvaluationConfig(server.services.prisma, environmentId))!;
+    const f = await feature([{ key: 'a', defaultWeight: 50 }]);
+    const first = await load();
+    const again = await load();
+    expect(again).not.toBe(first);
+    expect(sameEvaluationConfig(first, again)).toBe(true);
+    // An identity's own override leaves the version as it is but changes the feature's `overridden`.
+    const { setIdentityOverride } = await server.data(SetIdentityOverride, {
+      input: { environmentId: production.id, identifier: unique('own'), feature: f.name, enabled: true, value: 'mine' },
+    });
+    if (setIdentityOverride.__typename !== 'SetIdentityOverridePayload') throw new Error(JSON.stringify(setIdentityOverride));
+    const withIdentityOverride = await load();
+    expect(withIdentityOverride.version).toBe(again.version);
+    expect(sameEvaluationConfig(again, withIdentityOverride)).toBe(false);
+    const s = await segment([{ type: 'ALL', conditions: [{ property: 'plan', operator: 'EQUAL', value: 'gold' }] }]);
+    await override(f.id, s.id, { value: 'x' });
+    expect(sameEvaluationConfig(withIdentityOverride, await load())).toBe(false);
   });
 
   it('gives client keys nothing of targeting', async () => {
