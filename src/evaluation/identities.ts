@@ -9,6 +9,7 @@
 //   that the answer waits for; upserts of requests that arrive together are merged into one statement. Only
 //   storable input enters a merged statement, and a merged statement that fails anyway is
 //   retried identity by identity: one caller's failure stays its own.
+import { isDeepStrictEqual } from 'node:util';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.js';
 import { isValidIdentifier, UNSTORABLE_TEXT } from '../identities/identifier.js';
 import { IDENTITY_TOUCH_INTERVAL_MS } from '../identities/last-seen.js';
@@ -333,7 +334,13 @@ export class IdentityStore {
         for (const waiter of item.waiters) waiter.reject(new Error(`identity upsert returned no row for ${key}`));
         continue;
       }
-      const identity: SeenIdentity = { ...toKnown(row), writtenAt, generation: generations.get(item.environmentId) ?? -1, expiresAt: Infinity };
+      const known = toKnown(row);
+      const generation = generations.get(item.environmentId) ?? -1;
+      // A row that came back as this process knew it (a lastSeenAt write, most often) keeps its
+      // object: what is remembered for it (memo.ts) stays valid.
+      const current = this.seen.get(key);
+      const identity: SeenIdentity =
+        current && sameIdentity(current, known) ? Object.assign(current, { writtenAt, generation, expiresAt: Infinity }) : { ...known, writtenAt, generation, expiresAt: Infinity };
       this.remember(key, identity);
       for (const waiter of item.waiters) waiter.resolve(identity);
     }
@@ -366,6 +373,11 @@ function toKnown(row: IdentityRow): KnownIdentity {
   const overrides = new Map<number, StoredIdentityOverride>();
   for (const o of row.overrides ?? []) overrides.set(o.featureId, o.inherit ? { enabled: o.enabled } : { enabled: o.enabled, value: o.value });
   return { id: row.id, identifier: row.identifier, traits: row.traits ?? {}, overrides };
+}
+
+/** The same stored identity: its id, traits and overrides. */
+function sameIdentity(a: KnownIdentity, b: KnownIdentity): boolean {
+  return a.id === b.id && a.identifier === b.identifier && isDeepStrictEqual(a.traits, b.traits) && isDeepStrictEqual(a.overrides, b.overrides);
 }
 
 /** Input PostgreSQL cannot store: checked again here, as it would fail a shared statement. */

@@ -4,10 +4,10 @@
 //
 // Exactness comes from object identity, not from timers: an entry answers only for the same
 // EvaluationConfig object (the config cache hands out a new one after every change announced
-// here or by another process, and after its TTL) and the same KnownIdentity object (the
-// identity store hands out a new one whenever the stored traits or overrides may have changed:
-// a trait-changing request, an override change bumping the environment's generation, the
-// once-a-minute lastSeenAt write).
+// here or by another process, and after a TTL reload that found the config changed) and the same
+// KnownIdentity object (the identity store hands out a new one whenever the stored traits or
+// overrides may have changed: a trait-changing request, an override change bumping the
+// environment's generation, a once-a-minute lastSeenAt write that found the row changed).
 //
 // Memory: at most MEMO_FLAGS_MAX flags remembered in all (20,000 identities of an environment
 // of 100 features), and the flag objects are shared: equal results of a feature under one
