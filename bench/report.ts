@@ -63,6 +63,8 @@ export interface OfrepReport {
   o: LoadResult;
   /** Revalidation with the context's ETag: 304, no body. */
   r: LoadResult;
+  /** Plain node:http answering the same revalidations 304 with no work: the ceiling of (r) here. */
+  r0: LoadResult;
   /** `flags` and OFREP bulk at a constant offered rate. */
   latency: OpenLoopResult[];
   offeredRate: number;
@@ -121,7 +123,7 @@ function latencyRow(r: OpenLoopResult): string {
 
 function ofrepSection(report: FlagsReport, ofrep: OfrepReport): string {
   const { a, c } = report;
-  const { o, r } = ofrep;
+  const { o, r, r0 } = ofrep;
   const ratio = (x: number, y: number) => (y > 0 ? (x / y).toFixed(2) : 'n/a');
   return `
 ### OpenFeature (OFREP)
@@ -140,15 +142,19 @@ over tens of seconds; both get the same share of it); rates are the halves' dura
 |---|---:|---:|---:|---:|---:|
 ${row('(o) OFREP bulk, 100 flags, returning identities', o)}
 ${row('(r) OFREP bulk revalidation, 304', r)}
+${row('(r0) plain node:http, the same revalidations answered 304 with no work', r0)}
 
 Ratios (same run): **o / a = ${ratio(o.requestsPerSecond, a.requestsPerSecond)}** (target ≥ 1.2), **o / c = ${ratio(o.requestsPerSecond, c.requestsPerSecond)}** (target ≥ 5),
-**r / o = ${ratio(r.requestsPerSecond, o.requestsPerSecond)}** (target ≥ 3).
+**r / o = ${ratio(r.requestsPerSecond, o.requestsPerSecond)}** (target ≥ 3). The ceiling on this machine: r0 / o = ${ratio(r0.requestsPerSecond, o.requestsPerSecond)}, what (r) would
+reach if flagledger spent nothing on a revalidation (r0 right after the last half of (o), same load generator and connections);
+r / r0 = ${ratio(r.requestsPerSecond, r0.requestsPerSecond)}.
 
 Latency at a constant offered rate of ${fmt(ofrep.offeredRate)} requests per second (${report.durationSeconds} s each, at most
 ${report.connections} connections), corrected for coordinated omission: request *i* is due at start + *i* / rate whatever
 happened to the others, and its latency counts from that intended time (bench/open-loop.ts, as wrk2 does). Goal: p99 ≤ 10 ms.
 "send lag" is how late the generator itself sent a request at worst (already included in the latencies);
-(p) is the machine's floor: plain node:http answering a constant body of about the same size, on the same cores.
+(p) is the machine's floor: plain node:http answering a constant body of about the same size, on the same cores;
+(b) is the bare Yoga + Pothos baseline of the throughput runs, answering its 100 items: the GraphQL stack's own latency here.
 
 | run | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | requests | failures | send lag ms |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|

@@ -98,63 +98,67 @@ async function benchOfrep(base: string, environmentKey: string, statements: () =
   if (sample.flags.length !== FEATURES || withVariant !== MULTIVARIATE) throw new Error(`unexpected OFREP flags: ${sample.flags.length} flags, ${withVariant} with a variant`);
   const url = `${base}${OFREP_BULK_PATH}`;
   const headers = { 'x-api-key': environmentKey };
-  const verifyBody = (body: string) => body.startsWith('{"flags":[{');
-  const vary = () => ({ body: ofrepBody(randomUser()) });
-  if (WARMUP > 0) await runLoad({ title: 'warm-up (o)', url, headers, connections: CONNECTIONS, duration: WARMUP, vary });
-  log(`(r) OFREP revalidation: collecting the ETags of ${IDENTITIES} contexts`);
-  const etags = await collectEtags(base, environmentKey, IDENTITIES, (n) => `user-${n}`);
-  const revalidate = () => {
-    const n = Math.floor(Math.random() * IDENTITIES);
-    return { body: ofrepBody(`user-${n}`), headers: { 'if-none-match': etags[n] } };
-  };
-  // (o) and (r) in halves, in the order o, r, r, o: this machine's speed drifts over tens of
-  // seconds, and measured one after the other the two would see different shares of it.
-  const half = Math.max(1, Math.round(DURATION / 2));
-  const measureO = () => runLoad({ title: '(o) OFREP bulk', url, headers, connections: CONNECTIONS, duration: half, vary, verifyBody });
-  const measureR = () => runLoad({ title: '(r) OFREP 304', url, headers, connections: CONNECTIONS, duration: half, vary: revalidate, verifyBody: (body) => body === '', status: 304 });
-  log('(o) OFREP bulk evaluation and (r) revalidation, returning identities, in halves: o, r, r, o');
-  let before = statements();
-  const o1 = await measureO();
-  const oStatements = statements() - before;
-  const r1 = await measureR();
-  const r2 = await measureR();
-  before = statements();
-  const o2 = await measureO();
-  const o = joinLoads(o1, o2);
-  const r = joinLoads(r1, r2);
-  const loadSql: SqlProbe[] = [{ what: 'load (o): OFREP bulk, returning identities, warm cache', requests: o.requests, statements: oStatements + statements() - before }];
-  log(summary(o));
-  log(summary(r));
-
-  // Latency at a constant offered rate, far below either ceiling: what a caller waits.
-  const latency: OpenLoopResult[] = [];
-  for (const [title, path, requestHeaders, body] of [
-    ['(a) flagledger `flags`', '/graphql', { 'x-environment-key': environmentKey }, flagsBody],
-    ['(o) OFREP bulk', OFREP_BULK_PATH, headers, ofrepBody],
-  ] as const) {
-    // Every identity once first: all are returning ones (seen within the minute) during the run.
-    await runLoad({ title: `sweep ${title}`, url: `${base}${path}`, headers: requestHeaders, connections: CONNECTIONS, amount: IDENTITIES, vary: (n) => ({ body: body(`user-${n % IDENTITIES}`) }) });
-    const varyRequest = () => ({ body: body(randomUser()) });
-    log(`latency at ${OFFERED_RATE} req/s: ${title}`);
-    before = statements();
-    const result = await runOpenLoop({ title, url: `${base}${path}`, headers: requestHeaders, rate: OFFERED_RATE, durationSeconds: DURATION, connections: CONNECTIONS, vary: varyRequest });
-    latency.push(result);
-    loadSql.push({ what: `latency run ${title.split(' ')[0]} at ${OFFERED_RATE} req/s, returning identities`, requests: result.requests, statements: statements() - before });
-    log(summaryOpenLoop(result));
-  }
-  // The machine's own floor at the same rate: plain node:http, a constant answer of the same size.
+  // Plain node:http on the same cores: (r0), the ceiling of (r), and (p), the latency floor.
   const bodyBytes = Buffer.byteLength(JSON.stringify({ flags: sample.flags, eventStreams: [{ type: 'sse', url }] }));
   const plainUrl = `http://127.0.0.1:${PORTS.plain}/`;
   const plain = await startChild('plain', process.execPath, ['--import', 'tsx', 'bench/plain-server.ts'], { PORT: String(PORTS.plain), BODY_BYTES: String(bodyBytes) }, plainUrl);
   try {
+    const verifyBody = (body: string) => body.startsWith('{"flags":[{');
+    const vary = () => ({ body: ofrepBody(randomUser()) });
+    if (WARMUP > 0) await runLoad({ title: 'warm-up (o)', url, headers, connections: CONNECTIONS, duration: WARMUP, vary });
+    log(`(r) OFREP revalidation: collecting the ETags of ${IDENTITIES} contexts`);
+    const etags = await collectEtags(base, environmentKey, IDENTITIES, (n) => `user-${n}`);
+    const revalidate = () => {
+      const n = Math.floor(Math.random() * IDENTITIES);
+      return { body: ofrepBody(`user-${n}`), headers: { 'if-none-match': etags[n] } };
+    };
+    // (o) and (r) in halves, in the order o, r, r, o: this machine's speed drifts over tens of
+    // seconds, and measured one after the other the two would see different shares of it.
+    const half = Math.max(1, Math.round(DURATION / 2));
+    const measureO = () => runLoad({ title: '(o) OFREP bulk', url, headers, connections: CONNECTIONS, duration: half, vary, verifyBody });
+    const measureR = () => runLoad({ title: '(r) OFREP 304', url, headers, connections: CONNECTIONS, duration: half, vary: revalidate, verifyBody: (body) => body === '', status: 304 });
+    log('(o) OFREP bulk evaluation and (r) revalidation, returning identities, in halves: o, r, r, o');
+    let before = statements();
+    const o1 = await measureO();
+    const oStatements = statements() - before;
+    const r1 = await measureR();
+    const r2 = await measureR();
+    before = statements();
+    const o2 = await measureO();
+    const o = joinLoads(o1, o2);
+    const r = joinLoads(r1, r2);
+    const loadSql: SqlProbe[] = [{ what: 'load (o): OFREP bulk, returning identities, warm cache', requests: o.requests, statements: oStatements + statements() - before }];
+    log(summary(o));
+    log(summary(r));
+    log('(r0) plain node:http answering the same revalidations 304');
+    const r0 = await runLoad({ title: '(r0) plain 304', url: plainUrl, headers, connections: CONNECTIONS, duration: half, vary: revalidate, verifyBody: (body) => body === '', status: 304 });
+    log(summary(r0));
+
+    // Latency at a constant offered rate, far below either ceiling: what a caller waits.
+    const latency: OpenLoopResult[] = [];
+    for (const [title, path, requestHeaders, body] of [
+      ['(a) flagledger `flags`', '/graphql', { 'x-environment-key': environmentKey }, flagsBody],
+      ['(o) OFREP bulk', OFREP_BULK_PATH, headers, ofrepBody],
+    ] as const) {
+      // Every identity once first: all are returning ones (seen within the minute) during the run.
+      await runLoad({ title: `sweep ${title}`, url: `${base}${path}`, headers: requestHeaders, connections: CONNECTIONS, amount: IDENTITIES, vary: (n) => ({ body: body(`user-${n % IDENTITIES}`) }) });
+      const varyRequest = () => ({ body: body(randomUser()) });
+      log(`latency at ${OFFERED_RATE} req/s: ${title}`);
+      before = statements();
+      const result = await runOpenLoop({ title, url: `${base}${path}`, headers: requestHeaders, rate: OFFERED_RATE, durationSeconds: DURATION, connections: CONNECTIONS, vary: varyRequest });
+      latency.push(result);
+      loadSql.push({ what: `latency run ${title.split(' ')[0]} at ${OFFERED_RATE} req/s, returning identities`, requests: result.requests, statements: statements() - before });
+      log(summaryOpenLoop(result));
+    }
+    // The machine's own floor at the same rate: plain node:http, a constant answer of the same size.
     log(`latency at ${OFFERED_RATE} req/s: plain node:http`);
     const floor = await runOpenLoop({ title: '(p) plain node:http, same answer size', url: plainUrl, rate: OFFERED_RATE, durationSeconds: DURATION, connections: CONNECTIONS, vary: () => ({ body: ofrepBody(randomUser()) }) });
     latency.push(floor);
     log(summaryOpenLoop(floor));
+    return { report: { o, r, r0, latency, offeredRate: OFFERED_RATE }, loadSql };
   } finally {
     await plain.stop();
   }
-  return { report: { o, r, latency, offeredRate: OFFERED_RATE }, loadSql };
 }
 
 async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; floor: LoadResult; targeted: LoadResult; ofrep: OfrepReport; loadSql: SqlProbe[]; probes: SqlProbe[] }> {
@@ -250,7 +254,7 @@ async function benchFlagledger(): Promise<{ a: LoadResult; aNew: LoadResult; flo
   }
 }
 
-async function benchBaseline(): Promise<LoadResult> {
+async function benchBaseline(): Promise<{ b: LoadResult; latency: OpenLoopResult }> {
   const base = `http://127.0.0.1:${PORTS.baseline}`;
   const child = await startChild('baseline', process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts'], { PORT: String(PORTS.baseline), NODE_ENV: 'production' }, `${base}/graphql?query=%7B__typename%7D`);
   try {
@@ -262,7 +266,11 @@ async function benchBaseline(): Promise<LoadResult> {
     log('(b) baseline');
     const b = await runLoad({ title: '(b) baseline', url, connections: CONNECTIONS, duration: DURATION, vary, verifyBody });
     log(summary(b));
-    return b;
+    // The GraphQL stack's own latency at the rate `flags` is measured at.
+    log(`latency at ${OFFERED_RATE} req/s: bare Yoga + Pothos`);
+    const latency = await runOpenLoop({ title: '(b) bare Yoga + Pothos, 100 items', url, rate: OFFERED_RATE, durationSeconds: DURATION, connections: CONNECTIONS, vary });
+    log(summaryOpenLoop(latency));
+    return { b, latency };
   } finally {
     await child.stop();
   }
@@ -317,7 +325,8 @@ async function benchOnce(earlier: RepeatRun[]): Promise<RepeatRun> {
   const machine = describeMachine(await postgresVersion());
   log(`${machine.cores} cores, ${machine.model}, load average ${machine.load}; ${DURATION} s per run, ${CONNECTIONS} connections`);
   const flagledger = await benchFlagledger();
-  const b = await benchBaseline();
+  const { b, latency: baselineLatency } = await benchBaseline();
+  flagledger.ofrep.latency.push(baselineLatency);
   const c = await benchUnleash();
   const single = await benchSingleReports({ warmup: Math.min(WARMUP, 5), duration: DURATION });
   const report: FlagsReport = {
