@@ -90,7 +90,8 @@ function joinLoads(x: LoadResult, y: LoadResult): LoadResult {
 
 /**
  * OFREP on the server (a) just measured, same identities: (o) bulk evaluation, (r) revalidation
- * with each context's ETag, then latency at a constant offered rate for `flags` and OFREP bulk.
+ * with each context's ETag, (r0) plain node:http answering the same revalidations (the ceiling of
+ * (r)), then latency at a constant offered rate for `flags`, OFREP bulk and plain node:http (p).
  */
 async function benchOfrep(base: string, environmentKey: string, statements: () => number): Promise<{ report: OfrepReport; loadSql: SqlProbe[] }> {
   const sample = await ofrepBulkOnce(base, environmentKey, 'sanity');

@@ -17,7 +17,11 @@ function controlledLoads() {
   return { pending, load, config, again };
 }
 
-/** A cache on a clock the test sets (`clock.now`), its first config loaded at time 0. */
+/**
+ * A cache on a clock the test sets (`clock.now`), its first config loaded at time 0.
+ * `requestAt(t)`: a request at time t (past 80% of the TTL it starts a load in the background);
+ * `loadedAt(t, config)`: a request at time t whose load brings `config`, settled.
+ */
 async function loadedCache() {
   const loads = controlledLoads();
   const clock = { now: 0 };
@@ -26,7 +30,16 @@ async function loadedCache() {
   const first = loads.config();
   loads.pending[0].finish(first);
   await Promise.resolve();
-  return { ...loads, clock, cache, first };
+  const requestAt = (now: number) => {
+    clock.now = now;
+    return cache.get(1);
+  };
+  const loadedAt = async (now: number, config: EvaluationConfig) => {
+    void requestAt(now);
+    loads.pending.at(-1)!.finish(config);
+    await Promise.resolve();
+  };
+  return { ...loads, clock, cache, first, requestAt, loadedAt };
 }
 
 describe('evaluation config cache', () => {
@@ -113,9 +126,8 @@ describe('evaluation config cache', () => {
   });
 
   it('does not keep a background load that an invalidation overtook: the next request waits for a fresh one', async () => {
-    const { pending, config, clock, cache } = await loadedCache();
-    clock.now = 25_000;
-    void cache.get(1);
+    const { pending, config, cache, requestAt } = await loadedCache();
+    void requestAt(25_000);
     expect(pending).toHaveLength(2);
     cache.invalidate([1]);
     const fresh = cache.get(1);
@@ -129,15 +141,13 @@ describe('evaluation config cache', () => {
   });
 
   it('keeps the entry until it expires when the background load fails, then loads anew', async () => {
-    const { pending, config, clock, cache, first } = await loadedCache();
-    clock.now = 25_000;
-    expect(cache.get(1)).toBe(first);
+    const { pending, config, cache, first, requestAt } = await loadedCache();
+    expect(requestAt(25_000)).toBe(first);
     pending[1].fail(new Error('database down'));
     await new Promise((resolve) => setImmediate(resolve));
     expect(cache.get(1)).toBe(first);
     expect(pending).toHaveLength(2);
-    clock.now = 30_000;
-    const again = cache.get(1);
+    const again = requestAt(30_000);
     expect(again).toBeInstanceOf(Promise);
     expect(pending).toHaveLength(3);
     const loaded = config();
@@ -146,11 +156,9 @@ describe('evaluation config cache', () => {
   });
 
   it('answers a request after expiry from the background load still on its way, without a third load', async () => {
-    const { pending, config, clock, cache } = await loadedCache();
-    clock.now = 25_000;
-    void cache.get(1);
-    clock.now = 30_000;
-    const waiting = cache.get(1);
+    const { pending, config, cache, requestAt } = await loadedCache();
+    void requestAt(25_000);
+    const waiting = requestAt(30_000);
     expect(pending).toHaveLength(2);
     const second = config();
     pending[1].finish(second);
@@ -159,19 +167,14 @@ describe('evaluation config cache', () => {
   });
 
   it('keeps the loaded config object when a reload by time finds nothing changed, so what is remembered for it stays valid', async () => {
-    const { pending, again, clock, cache, first } = await loadedCache();
-    clock.now = 25_000;
-    void cache.get(1);
-    pending[1].finish(again(first));
-    await Promise.resolve();
+    const { pending, again, cache, first, requestAt, loadedAt } = await loadedCache();
+    await loadedAt(25_000, again(first));
     expect(cache.get(1)).toBe(first);
     // The kept config counts as freshly loaded: no load until 80% of a TTL after the reload started.
-    clock.now = 25_000 + 23_999;
-    expect(cache.get(1)).toBe(first);
+    expect(requestAt(25_000 + 23_999)).toBe(first);
     expect(pending).toHaveLength(2);
     // Expired with no request in the background window: the load it waits for keeps it too.
-    clock.now = 25_000 + 30_000;
-    const afterExpiry = cache.get(1);
+    const afterExpiry = requestAt(25_000 + 30_000);
     expect(afterExpiry).toBeInstanceOf(Promise);
     pending[2].finish(again(first));
     expect(await afterExpiry).toBe(first);
@@ -179,26 +182,18 @@ describe('evaluation config cache', () => {
   });
 
   it('replaces the config when a reload finds another version or another feature overridden, and never keeps one across an invalidation', async () => {
-    const { pending, config, again, clock, cache } = await loadedCache();
+    const { pending, config, again, cache, loadedAt } = await loadedCache();
     const withFeature = { ...config(), features: [{ name: 'a', overridden: false }] } as unknown as EvaluationConfig;
     cache.invalidate([1]);
-    void cache.get(1);
-    pending[1].finish(withFeature);
-    await Promise.resolve();
+    await loadedAt(0, withFeature);
     expect(cache.get(1)).toBe(withFeature);
     // The same version, but an identity now overrides the feature (not part of the version).
-    clock.now = 25_000;
-    void cache.get(1);
     const overridden = again(withFeature, [true]);
-    pending[2].finish(overridden);
-    await Promise.resolve();
+    await loadedAt(25_000, overridden);
     expect(cache.get(1)).toBe(overridden);
     // Another version.
-    clock.now = 50_000;
-    void cache.get(1);
     const changed = { ...config(), features: overridden.features } as EvaluationConfig;
-    pending[3].finish(changed);
-    await Promise.resolve();
+    await loadedAt(50_000, changed);
     expect(cache.get(1)).toBe(changed);
     // An invalidation drops the entry: the load after it is taken as it comes, even if equal.
     cache.invalidate([1]);
